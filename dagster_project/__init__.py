@@ -1,0 +1,1 @@
+"""Dagster code location for pelcro-sync: thin wrappers over the pelcro_sync library."""

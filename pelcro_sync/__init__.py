@@ -1,0 +1,1 @@
+"""pelcro-sync: Pelcro Core API data into your own Postgres warehouse."""

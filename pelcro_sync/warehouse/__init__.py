@@ -1,0 +1,1 @@
+"""The Postgres warehouse: tables built from the registry, engine, upsert, sync state."""
