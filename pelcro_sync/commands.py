@@ -1,0 +1,146 @@
+"""What each `pelcro-sync` command does, apart from its argument parsing (cli.py)."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pelcro_sync.client import PelcroClient
+from pelcro_sync.config import Settings
+from pelcro_sync.entities import Entity
+from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.progress import SyncProgress, summary_table
+from pelcro_sync.redact import redact
+from pelcro_sync.runner import open_warehouse, plan, resolve_sites, run_tasks
+from pelcro_sync.warehouse import migrate as migrations
+from pelcro_sync.warehouse import state
+from pelcro_sync.warehouse.engine import describe, make_engine, resolve_database_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(settings: Settings, *, console: Console) -> None:
+    """Print the account, its sites, its rate limit, the credentials kind and the warehouse."""
+    settings.require_credential()
+    with PelcroClient(settings) as client:
+        account = client.account()
+        limit = client.rate_limit()
+    table = Table(title="Pelcro account", show_header=False, title_justify="left")
+    table.add_row("account", f"{account.get('company')} (id {account.get('id')})")
+    table.add_row("API", settings.base_url)
+    table.add_row("credentials", settings.credential_kind)
+    table.add_row("rate limit", _rate_limit_line(account, settings, limit))
+    for site in account.get("sites", []):
+        chosen = not settings.site_ids or site.get("id") in settings.site_ids
+        mark = "synced" if chosen else "not in PELCRO_SITE_ID"
+        table.add_row("site", f"{site.get('id')}  {site.get('name')}  {site.get('url')}  ({mark})")
+    missing = [s for s in settings.site_ids if s not in {x.get("id") for x in account.get("sites", [])}]
+    url = resolve_database_url(settings)
+    table.add_row("warehouse", f"{describe(url)}  schema {settings.schema}")
+    console.print(table)
+    if missing:
+        raise PelcroSyncError(
+            f"PELCRO_SITE_ID names site {missing[0]}, which is not a site of this account"
+        )
+
+
+def _rate_limit_line(account: dict, settings: Settings, limit: int) -> str:
+    source = "PELCRO_RATE_LIMIT" if settings.rate_limit else "the account's api_core_rate_limit"
+    return f"{limit} requests/minute (from {source}; account says {account.get('api_core_rate_limit')})"
+
+
+def migrate(settings: Settings, *, console: Console) -> None:
+    url = resolve_database_url(settings)
+    applied = migrations.upgrade(url, schema=settings.schema)
+    where = f"{describe(url)} schema {settings.schema}"
+    if applied:
+        console.print(f"migrated {where}: applied {', '.join(applied)}")
+    else:
+        console.print(f"{where} is already at the latest migration")
+
+
+def sync(
+    settings: Settings,
+    *,
+    entities: Sequence[Entity],
+    sites: Sequence[int],
+    full: bool,
+    workers: int,
+    console: Console,
+) -> bool:
+    """Sync with live progress and a summary table; True when every entity synced."""
+    settings.require_credential()
+    warehouse = open_warehouse(settings)
+    with PelcroClient(settings) as client:
+        site_ids = resolve_sites(client, sites or settings.site_ids)
+    tasks = plan(entities, site_ids)
+    with SyncProgress(console) as progress:
+        results, failures = run_tasks(
+            settings, tasks, warehouse=warehouse, full=full, workers=workers,
+            on_start=progress.start, on_page=progress.page,
+        )
+    console.print(summary_table(results, failures))
+    if failures:
+        task, exc = failures[0]
+        message = str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
+        more = f" (and {len(failures) - 1} more failures above)" if len(failures) > 1 else ""
+        console.print(
+            f"[bold red]error:[/] {task.entity.name} on site {task.site_id}: "
+            f"{redact(message)}{more}", highlight=False, soft_wrap=True,
+        )
+        return False
+    return True
+
+
+def status(settings: Settings, *, console: Console) -> None:
+    url = resolve_database_url(settings)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = state.last_runs(conn, schema=settings.schema)
+    table = Table(title=f"Last successful sync per site and entity ({describe(url)})")
+    for col in ("site", "entity", "last success", "mode", "rows", "last complete scan"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(v) if v is not None else "-" for v in row))
+    if not rows:
+        console.print("no sync has run yet: try `pelcro-sync sync`")
+        return
+    console.print(table)
+
+
+def serve_sandbox(
+    *, port: int, customers: int, seed: int, rate_limit: int | None, latency: float,
+    fault_rate: float, console: Console,
+) -> None:
+    from pelcro_sync.sandbox import SandboxConfig, serve_forever
+
+    config = SandboxConfig(seed=seed, customers=customers, rate_limit=rate_limit, latency=latency)
+    if fault_rate:
+        config = config.with_fault_rate(fault_rate)
+    serve_forever(config, port=port, announce=lambda text: console.print(text, soft_wrap=True))
+
+
+def exchange(settings: Settings, code: str, *, console: Console, notes: Console) -> None:
+    from pelcro_sync.oauth import exchange_code
+
+    token = exchange_code(settings, code)
+    notes.print(
+        f"access token valid for {token.expires_in // 3600} hours (until {token.expires_at:%Y-%m-%d %H:%M} UTC); "
+        "set it as PELCRO_ACCESS_TOKEN. It is printed once, here, and stored nowhere."
+    )
+    console.print(f"PELCRO_ACCESS_TOKEN={token.access_token.reveal()}", soft_wrap=True)
+
+
+def dagster_dev(*, port: int) -> None:
+    """Run `dagster dev` on this project with a DAGSTER_HOME of its own."""
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port)]
+    raise SystemExit(subprocess.call(cmd, env=env, cwd=PROJECT_ROOT))
