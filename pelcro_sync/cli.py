@@ -51,8 +51,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = Context(debug)
 
 
-@cli.command(help="Verify credentials and settings: GET /account, its sites and rate limit, "
-             "and the warehouse it would write to. " + ENV_HELP)
+@cli.command(
+    help="Verify credentials and settings: GET /account, its sites and rate limit, "
+    "and the warehouse it would write to. " + ENV_HELP
+)
 @pass_ctx
 def check(ctx: Context) -> None:
     from pelcro_sync.commands import check as run_check
@@ -60,8 +62,10 @@ def check(ctx: Context) -> None:
     run_check(ctx.settings(), console=out)
 
 
-@cli.command(help="Bring the warehouse schema to the latest migration. "
-             "Reads DATABASE_URL (embedded Postgres when unset) and PELCRO_SCHEMA.")
+@cli.command(
+    help="Bring the warehouse schema to the latest migration. "
+    "Reads DATABASE_URL (embedded Postgres when unset) and PELCRO_SCHEMA."
+)
 @pass_ctx
 def migrate(ctx: Context) -> None:
     from pelcro_sync.commands import migrate as run_migrate
@@ -69,29 +73,45 @@ def migrate(ctx: Context) -> None:
     run_migrate(ctx.settings(), console=out)
 
 
-@cli.command(help="Sync ENTITY tables (all when none is named) for the configured sites, "
-             "with a progress bar per entity and a summary table. Migrates first if needed. "
-             f"Entities: {', '.join(BY_NAME)}. " + ENV_HELP)
+@cli.command(
+    help="Sync ENTITY tables (all when none is named) for the configured sites, "
+    "with a progress bar per entity and a summary table. Migrates first if needed. "
+    f"Entities: {', '.join(BY_NAME)}. " + ENV_HELP
+)
 @click.argument("entities", nargs=-1, metavar="[ENTITY]...")
-@click.option("--site", "sites", multiple=True, type=int, metavar="ID",
-              help="Site id to sync (repeatable). Default: PELCRO_SITE_ID, else every site.")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    type=int,
+    metavar="ID",
+    help="Site id to sync (repeatable). Default: PELCRO_SITE_ID, else every site.",
+)
 @click.option("--full", is_flag=True, help="Reconcile scan: read every page of every entity.")
-@click.option("--workers", default=4, show_default=True,
-              help="Entities synced at the same time (they share one request budget).")
+@click.option(
+    "--workers",
+    default=4,
+    show_default=True,
+    help="Entities synced at the same time (they share one request budget).",
+)
 @pass_ctx
-def sync(ctx: Context, entities: Sequence[str], sites: Sequence[int], full: bool,
-         workers: int) -> None:
+def sync(
+    ctx: Context, entities: Sequence[str], sites: Sequence[int], full: bool, workers: int
+) -> None:
     from pelcro_sync.commands import sync as run_sync
 
     chosen = [_entity(name) for name in entities]
-    ok = run_sync(ctx.settings(), entities=chosen, sites=list(sites), full=full,
-                  workers=workers, console=out)
+    ok = run_sync(
+        ctx.settings(), entities=chosen, sites=list(sites), full=full, workers=workers, console=out
+    )
     if not ok:
         sys.exit(1)
 
 
-@cli.command(help="Last successful sync per site and entity, with row counts. "
-             "Reads DATABASE_URL and PELCRO_SCHEMA.")
+@cli.command(
+    help="Last successful sync per site and entity, with row counts. "
+    "Reads DATABASE_URL and PELCRO_SCHEMA."
+)
 @pass_ctx
 def status(ctx: Context) -> None:
     from pelcro_sync.commands import status as run_status
@@ -99,28 +119,52 @@ def status(ctx: Context) -> None:
     run_status(ctx.settings(), console=out)
 
 
-@cli.command(help="Serve the local Pelcro Core API emulator on 127.0.0.1 until stopped. "
-             "Prints its base URL, an API key it accepts and its site ids.")
+@cli.command(
+    help="Serve the local Pelcro Core API emulator on 127.0.0.1 until stopped. "
+    "Prints its base URL, an API key it accepts and its site ids."
+)
 @click.option("--port", default=8765, show_default=True, help="Port (0 picks a free one).")
-@click.option("--customers", default=1000, show_default=True,
-              help="Data size: customers per account; other entities are proportional.")
+@click.option(
+    "--customers",
+    default=1000,
+    show_default=True,
+    help="Data size: customers per account; other entities are proportional.",
+)
 @click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
-@click.option("--rate-limit", type=int, default=None,
-              help="Requests per minute per account (429 beyond). Default: unlimited.")
+@click.option(
+    "--rate-limit",
+    type=int,
+    default=None,
+    help="Requests per minute per account (429 beyond). Default: unlimited.",
+)
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to each answer.")
-@click.option("--fault-rate", default=0.0, show_default=True,
-              help="Share of answers that fail (HTML 502, 503, dropped connections).")
-def sandbox(port: int, customers: int, seed: int, rate_limit: int | None, latency: float,
-            fault_rate: float) -> None:
+@click.option(
+    "--fault-rate",
+    default=0.0,
+    show_default=True,
+    help="Share of answers that fail (HTML 502, 503, dropped connections).",
+)
+def sandbox(
+    port: int, customers: int, seed: int, rate_limit: int | None, latency: float, fault_rate: float
+) -> None:
     from pelcro_sync.commands import serve_sandbox
 
-    serve_sandbox(port=port, customers=customers, seed=seed, rate_limit=rate_limit,
-                  latency=latency, fault_rate=fault_rate, console=out)
+    serve_sandbox(
+        port=port,
+        customers=customers,
+        seed=seed,
+        rate_limit=rate_limit,
+        latency=latency,
+        fault_rate=fault_rate,
+        console=out,
+    )
 
 
-@cli.command(help="On a machine with nothing configured: start the sandbox and the embedded "
-             "Postgres, sync everything, print what landed and how to open the Dagster UI. "
-             "Reads nothing from the environment.")
+@cli.command(
+    help="On a machine with nothing configured: start the sandbox and the embedded "
+    "Postgres, sync everything, print what landed and how to open the Dagster UI. "
+    "Reads nothing from the environment."
+)
 @click.option("--customers", default=1000, show_default=True, help="Sandbox data size.")
 def demo(customers: int) -> None:
     from pelcro_sync.demo import run_demo
@@ -128,8 +172,10 @@ def demo(customers: int) -> None:
     run_demo(customers=customers, console=out)
 
 
-@cli.command(help="Open the Dagster UI (dagster dev) on this project, against the configured "
-             "Pelcro and warehouse. " + ENV_HELP)
+@cli.command(
+    help="Open the Dagster UI (dagster dev) on this project, against the configured "
+    "Pelcro and warehouse. " + ENV_HELP
+)
 @click.option("--port", default=3000, show_default=True)
 def dev(port: int) -> None:
     from pelcro_sync.commands import dagster_dev
@@ -137,8 +183,10 @@ def dev(port: int) -> None:
     dagster_dev(port=port)
 
 
-@cli.group(help="OAuth 2.0 authorization-code flow. Reads PELCRO_CLIENT_ID, "
-           "PELCRO_CLIENT_SECRET, PELCRO_REDIRECT_URI and PELCRO_OAUTH_URL.")
+@cli.group(
+    help="OAuth 2.0 authorization-code flow. Reads PELCRO_CLIENT_ID, "
+    "PELCRO_CLIENT_SECRET, PELCRO_REDIRECT_URI and PELCRO_OAUTH_URL."
+)
 def oauth() -> None:
     pass
 
@@ -151,8 +199,11 @@ def oauth_url(ctx: Context) -> None:
     out.print(authorize_url(ctx.settings()), soft_wrap=True)
 
 
-@oauth.command("exchange", help="Exchange the CODE from the redirect for an access token and "
-               "print it once, to set as PELCRO_ACCESS_TOKEN (valid for two days).")
+@oauth.command(
+    "exchange",
+    help="Exchange the CODE from the redirect for an access token and "
+    "print it once, to set as PELCRO_ACCESS_TOKEN (valid for two days).",
+)
 @click.argument("code")
 @pass_ctx
 def oauth_exchange(ctx: Context, code: str) -> None:
@@ -188,11 +239,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("interrupted; the next run resumes where this one stopped")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - one line, not a traceback, unless --debug
+    except Exception as exc:
         if debug:
             raise
         from pelcro_sync.redact import redact
 
-        err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {redact(str(exc))} "
-                  "(run with --debug for the traceback)", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {redact(str(exc))} "
+            "(run with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(2)

@@ -1,6 +1,7 @@
 """What each `pelcro-sync` command does, apart from its argument parsing (cli.py)."""
 
 import os
+from datetime import UTC, datetime
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -38,7 +39,9 @@ def check(settings: Settings, *, console: Console) -> None:
         chosen = not settings.site_ids or site.get("id") in settings.site_ids
         mark = "synced" if chosen else "not in PELCRO_SITE_ID"
         table.add_row("site", f"{site.get('id')}  {site.get('name')}  {site.get('url')}  ({mark})")
-    missing = [s for s in settings.site_ids if s not in {x.get("id") for x in account.get("sites", [])}]
+    missing = [
+        s for s in settings.site_ids if s not in {x.get("id") for x in account.get("sites", [])}
+    ]
     url = resolve_database_url(settings)
     table.add_row("warehouse", f"{describe(url)}  schema {settings.schema}")
     console.print(table)
@@ -50,7 +53,8 @@ def check(settings: Settings, *, console: Console) -> None:
 
 def _rate_limit_line(account: dict, settings: Settings, limit: int) -> str:
     source = "PELCRO_RATE_LIMIT" if settings.rate_limit else "the account's api_core_rate_limit"
-    return f"{limit} requests/minute (from {source}; account says {account.get('api_core_rate_limit')})"
+    said = account.get("api_core_rate_limit")
+    return f"{limit} requests/minute (from {source}; the account says {said})"
 
 
 def migrate(settings: Settings, *, console: Console) -> None:
@@ -80,8 +84,13 @@ def sync(
     tasks = plan(entities, site_ids)
     with SyncProgress(console) as progress:
         results, failures = run_tasks(
-            settings, tasks, warehouse=warehouse, full=full, workers=workers,
-            on_start=progress.start, on_page=progress.page,
+            settings,
+            tasks,
+            warehouse=warehouse,
+            full=full,
+            workers=workers,
+            on_start=progress.start,
+            on_page=progress.page,
         )
     console.print(summary_table(results, failures))
     if failures:
@@ -90,7 +99,9 @@ def sync(
         more = f" (and {len(failures) - 1} more failures above)" if len(failures) > 1 else ""
         console.print(
             f"[bold red]error:[/] {task.entity.name} on site {task.site_id}: "
-            f"{redact(message)}{more}", highlight=False, soft_wrap=True,
+            f"{redact(message)}{more}",
+            highlight=False,
+            soft_wrap=True,
         )
         return False
     return True
@@ -113,8 +124,14 @@ def status(settings: Settings, *, console: Console) -> None:
 
 
 def serve_sandbox(
-    *, port: int, customers: int, seed: int, rate_limit: int | None, latency: float,
-    fault_rate: float, console: Console,
+    *,
+    port: int,
+    customers: int,
+    seed: int,
+    rate_limit: int | None,
+    latency: float,
+    fault_rate: float,
+    console: Console,
 ) -> None:
     from pelcro_sync.sandbox import SandboxConfig, serve_forever
 
@@ -128,9 +145,11 @@ def exchange(settings: Settings, code: str, *, console: Console, notes: Console)
     from pelcro_sync.oauth import exchange_code
 
     token = exchange_code(settings, code)
+    until = datetime.fromtimestamp(token.expires_at, UTC)
     notes.print(
-        f"access token valid for {token.expires_in // 3600} hours (until {token.expires_at:%Y-%m-%d %H:%M} UTC); "
-        "set it as PELCRO_ACCESS_TOKEN. It is printed once, here, and stored nowhere."
+        f"access token valid for {token.expires_in // 3600} hours "
+        f"(until {until:%Y-%m-%d %H:%M} UTC); set it as PELCRO_ACCESS_TOKEN. "
+        "It is printed once, here, and stored nowhere."
     )
     console.print(f"PELCRO_ACCESS_TOKEN={token.access_token.reveal()}", soft_wrap=True)
 

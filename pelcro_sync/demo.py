@@ -1,8 +1,8 @@
 """`pelcro-sync demo`: the whole pipeline on a machine with nothing configured."""
 
-from sqlalchemy import text
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import text
 
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import ENTITIES
@@ -42,16 +42,24 @@ def run_demo(*, customers: int, console: Console) -> None:
     sandbox = Sandbox(SandboxConfig(customers=customers))
     with sandbox.serve(port=0) as running:
         settings = Settings(
-            api_key=Secret(running.api_key), base_url=running.base_url,
-            oauth_url=running.oauth_url, database_url=database_url,
+            api_key=Secret(running.api_key),
+            base_url=running.base_url,
+            oauth_url=running.oauth_url,
+            database_url=database_url,
         )
         warehouse = open_warehouse(settings)
-        console.print(f"sandbox at {running.base_url}, sites {', '.join(map(str, running.site_ids))}")
+        console.print(
+            f"sandbox at {running.base_url}, sites {', '.join(map(str, running.site_ids))}"
+        )
         tasks = plan(ENTITIES, running.site_ids)
         with SyncProgress(console) as progress:
             results, failures = run_tasks(
-                settings, tasks, warehouse=warehouse, workers=4,
-                on_start=progress.start, on_page=progress.page,
+                settings,
+                tasks,
+                warehouse=warehouse,
+                workers=4,
+                on_start=progress.start,
+                on_page=progress.page,
             )
     console.print(summary_table(results, failures))
     if failures:
@@ -60,7 +68,7 @@ def run_demo(*, customers: int, console: Console) -> None:
     console.print(
         "\n[bold]Next:[/] the data is in the embedded Postgres at\n"
         f"  {database_url}\n"
-        "Query it with any client (psql \"$URL\" with the +psycopg removed), or open the "
+        'Query it with any client (psql "$URL" with the +psycopg removed), or open the '
         "Dagster UI on it:\n"
         "  .venv/bin/pelcro-sync sandbox            # terminal 1: prints a key and a base URL\n"
         "  PELCRO_BASE_URL=… PELCRO_API_KEY=… make dev   # terminal 2, then http://127.0.0.1:3000",
@@ -74,7 +82,8 @@ def _show_examples(engine, *, schema: str, console: Console) -> None:
         with engine.connect() as conn:
             result = conn.execute(text(query))
             table = Table(title=title, title_justify="left")
-            for col in result.keys():
+            columns = list(result.keys())
+            for col in columns:
                 table.add_column(col)
             for row in result:
                 table.add_row(*("" if v is None else str(v) for v in row))

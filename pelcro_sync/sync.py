@@ -9,8 +9,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.entities import Entity
@@ -82,14 +83,26 @@ def sync_entity(
         start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
     if start_page > 1:
         result.resumed_from_page = start_page
-        log.info("%s site %s: resuming the unfinished scan at page %s", entity.name, site_id, start_page)
+        log.info(
+            "%s site %s: resuming the unfinished scan at page %s", entity.name, site_id, start_page
+        )
     try:
-        _scan(client, engine=engine, entity=entity, site_id=site_id, schema=schema,
-              start_page=start_page, result=result, on_page=on_page)
+        _scan(
+            client,
+            engine=engine,
+            entity=entity,
+            site_id=site_id,
+            schema=schema,
+            start_page=start_page,
+            result=result,
+            on_page=on_page,
+        )
         result.status = "succeeded"
     except BaseException as exc:
         result.status = "failed"
-        result.error = str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
+        result.error = (
+            str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
+        )
         raise
     finally:
         _account(result, client=client, before=stats_before, started=started)
@@ -97,7 +110,7 @@ def sync_entity(
     return result
 
 
-def _resume_page(conn, *, schema: str, entity: Entity, site_id: int) -> int:
+def _resume_page(conn: Connection, *, schema: str, entity: Entity, site_id: int) -> int:
     """The page after the last committed one of an unfinished scan in the same order, else 1."""
     current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
     if current is None or not current.scan_next_page:
@@ -127,8 +140,14 @@ def _scan(
         with engine.begin() as conn:
             counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
             state.save_progress(
-                conn, schema=schema, site_id=site_id, entity=entity.name, run_id=result.run_id,
-                next_page=page.number + 1, sort=entity.scan_sort or "", max_id=max_id,
+                conn,
+                schema=schema,
+                site_id=site_id,
+                entity=entity.name,
+                run_id=result.run_id,
+                next_page=page.number + 1,
+                sort=entity.scan_sort or "",
+                max_id=max_id,
             )
         result.pages += 1
         result.records_read += len(page.records)
@@ -143,16 +162,22 @@ def _scan(
             on_page(result, page)
     with engine.begin() as conn:
         state.complete_scan(
-            conn, schema=schema, site_id=site_id, entity=entity.name,
+            conn,
+            schema=schema,
+            site_id=site_id,
+            entity=entity.name,
             total=last_page.total if last_page else 0,
         )
 
 
-def _account(result: EntityResult, *, client: PelcroClient, before, started: float) -> None:
-    delta = client.stats.snapshot() - before
-    result.requests = delta.requests
-    result.retries = delta.retries
-    result.throttled = delta.throttled
+def _account(
+    result: EntityResult, *, client: PelcroClient, before: dict[str, Any], started: float
+) -> None:
+    """This sync's share of the client's counters (a client may have served other calls)."""
+    after = client.stats.snapshot()
+    result.requests = after["requests"] - before["requests"]
+    result.retries = after["retries"] - before["retries"]
+    result.throttled = after["throttled"] - before["throttled"]
     result.duration_s = time.monotonic() - started
 
 
@@ -161,5 +186,5 @@ def _finish(engine: Engine, *, schema: str, result: EntityResult) -> None:
     try:
         with engine.begin() as conn:
             state.finish_run(conn, schema=schema, result=result)
-    except Exception as exc:  # noqa: BLE001 - the sync's own error matters more
+    except Exception as exc:
         log.warning("could not record the run's outcome: %s", type(exc).__name__)
