@@ -21,8 +21,9 @@ ENV_HELP = (
     "PELCRO_RATE_LIMIT, DATABASE_URL and PELCRO_SCHEMA (also from ./.env)."
 )
 
-out = Console()
-err = Console(stderr=True)
+# Wide enough for the summary table when output goes to a file or a CI log.
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 
 class Context:

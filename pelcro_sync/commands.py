@@ -1,10 +1,10 @@
 """What each `pelcro-sync` command does, apart from its argument parsing (cli.py)."""
 
 import os
-from datetime import UTC, datetime
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -16,10 +16,15 @@ from pelcro_sync.entities import Entity
 from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.progress import SyncProgress, summary_table
 from pelcro_sync.redact import redact
-from pelcro_sync.runner import open_warehouse, plan, resolve_sites, run_tasks
+from pelcro_sync.runner import explain, open_warehouse, plan, resolve_sites, run_tasks
 from pelcro_sync.warehouse import migrate as migrations
 from pelcro_sync.warehouse import state
-from pelcro_sync.warehouse.engine import describe, make_engine, resolve_database_url
+from pelcro_sync.warehouse.engine import (
+    check_connection,
+    describe,
+    make_engine,
+    resolve_database_url,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +64,7 @@ def _rate_limit_line(account: dict, settings: Settings, limit: int) -> str:
 
 def migrate(settings: Settings, *, console: Console) -> None:
     url = resolve_database_url(settings)
+    check_connection(make_engine(url))
     applied = migrations.upgrade(url, schema=settings.schema)
     where = f"{describe(url)} schema {settings.schema}"
     if applied:
@@ -95,7 +101,7 @@ def sync(
     console.print(summary_table(results, failures))
     if failures:
         task, exc = failures[0]
-        message = str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
+        message = explain(exc, database_url=warehouse.url)
         more = f" (and {len(failures) - 1} more failures above)" if len(failures) > 1 else ""
         console.print(
             f"[bold red]error:[/] {task.entity.name} on site {task.site_id}: "
@@ -110,17 +116,30 @@ def sync(
 def status(settings: Settings, *, console: Console) -> None:
     url = resolve_database_url(settings)
     engine = make_engine(url)
+    check_connection(engine)
     with engine.connect() as conn:
         rows = state.last_runs(conn, schema=settings.schema)
-    table = Table(title=f"Last successful sync per site and entity ({describe(url)})")
-    for col in ("site", "entity", "last success", "mode", "rows", "last complete scan"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*(str(v) if v is not None else "-" for v in row))
     if not rows:
         console.print("no sync has run yet: try `pelcro-sync sync`")
         return
+    table = Table(title=f"Sync status ({describe(url)}, schema {settings.schema})")
+    for col in ("site", "entity", "rows", "deleted", "last success", "last run", "last error"):
+        table.add_column(col, justify="right" if col in ("site", "rows", "deleted") else "left")
+    for row in rows:
+        table.add_row(
+            str(row.site_id),
+            row.entity,
+            f"{row.rows:,}",
+            f"{row.deleted_rows:,}",
+            _when(row.last_success_at),
+            f"{row.last_run_status or '-'} {_when(row.last_run_at)}",
+            redact(row.last_error or ""),
+        )
     console.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
 
 
 def serve_sandbox(

@@ -26,7 +26,7 @@ EXAMPLE_QUERIES = (
     ),
     (
         "Newest customers with their CRM id from metadata",
-        """SELECT id, email, metadata->>'crm_id' AS crm_id, created_at
+        """SELECT site_id, id, email, metadata->>'crm_id' AS crm_id, created_at
              FROM {s}.customers WHERE _deleted_at IS NULL
             ORDER BY created_at DESC NULLS LAST LIMIT 5""",
     ),

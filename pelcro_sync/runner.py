@@ -10,14 +10,21 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import AuthError, PelcroSyncError, PermissionDeniedError
+from pelcro_sync.redact import redact
 from pelcro_sync.sync import EntityResult, ProgressCallback, sync_entity
 from pelcro_sync.warehouse import migrate
-from pelcro_sync.warehouse.engine import make_engine, resolve_database_url
+from pelcro_sync.warehouse.engine import (
+    check_connection,
+    connection_error,
+    make_engine,
+    resolve_database_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,7 @@ def open_warehouse(settings: Settings) -> Warehouse:
     """Resolve, reach and migrate the warehouse; one-line errors when it cannot be used."""
     url = resolve_database_url(settings)
     engine = make_engine(url)
+    check_connection(engine)
     migrate.upgrade(url, schema=settings.schema)
     return Warehouse(url=url, engine=engine, schema=settings.schema)
 
@@ -93,8 +101,13 @@ def run_tasks(
             on_start(task)
         with PelcroClient(settings) as client:
             return sync_entity(
-                client, engine=warehouse.engine, entity=task.entity, site_id=task.site_id,
-                schema=warehouse.schema, full=full, on_page=on_page,
+                client,
+                engine=warehouse.engine,
+                entity=task.entity,
+                site_id=task.site_id,
+                schema=warehouse.schema,
+                full=full,
+                on_page=on_page,
             )
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync") as pool:
@@ -114,3 +127,17 @@ def run_tasks(
                     for other in pending:
                         other.cancel()
     return results, failures
+
+
+def explain(exc: BaseException, *, database_url: str | None = None) -> str:
+    """One line for any failure: our own errors as they are, a lost database as such."""
+    if isinstance(exc, PelcroSyncError):
+        message = str(exc)
+    elif (isinstance(exc, DBAPIError) and exc.connection_invalidated) or (
+        database_url and isinstance(exc, SQLAlchemyError) and "connect" in str(exc).lower()
+    ):
+        message = str(connection_error(exc, url=database_url or ""))
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        message = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return redact(" ".join(message.split()))

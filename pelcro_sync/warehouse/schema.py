@@ -1,16 +1,20 @@
-"""Warehouse tables built from the entity registry: one table per entity in one schema."""
+"""Warehouse tables: one per entity, built from the registry, plus the internal sync state."""
 
 from sqlalchemy import (
     TIMESTAMP,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
+    Integer,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
+    Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
@@ -26,6 +30,23 @@ COLUMN_TYPES: dict[Kind, type[TypeEngine] | TypeEngine] = {
     "json": JSONB,
 }
 
+# A leading underscore tells analysts these are pelcro-sync's bookkeeping, not Pelcro data.
+SYNC_RUNS = "_sync_runs"
+SYNC_STATE = "_sync_state"
+RUN_STATUSES = ("running", "succeeded", "failed")
+RUN_COUNTS = (
+    "records_read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "deleted",
+    "requests",
+    "retries",
+    "throttled",
+)
+
+TIMESTAMPTZ = TIMESTAMP(timezone=True)
+
 
 def entity_table(metadata: MetaData, entity: Entity) -> Table:
     """The warehouse table of one entity, declared on `metadata` (whose schema it takes)."""
@@ -37,10 +58,54 @@ def entity_table(metadata: MetaData, entity: Entity) -> Table:
         Column("id", BigInteger, nullable=False, comment="Pelcro's id"),
         *(Column(f.name, COLUMN_TYPES[f.kind], nullable=True) for f in entity.fields),
         Column("_raw", JSONB, nullable=False, comment="the record exactly as the API sent it"),
-        Column("_synced_at", TIMESTAMP(timezone=True), nullable=False),
-        Column("_deleted_at", TIMESTAMP(timezone=True), nullable=True),
+        Column("_synced_at", TIMESTAMPTZ, nullable=False),
+        Column("_deleted_at", TIMESTAMPTZ, nullable=True),
         PrimaryKeyConstraint("site_id", "id", name=f"{name}_pkey"),
         *(Index(f"ix_{name}_{col}", col) for col in entity.indexes),
+    )
+
+
+def sync_runs_table(metadata: MetaData) -> Table:
+    """One row per sync of one entity on one site: its outcome and its counts."""
+    statuses = ", ".join(f"'{s}'" for s in RUN_STATUSES)
+    return Table(
+        SYNC_RUNS,
+        metadata,
+        Column("run_id", Uuid(as_uuid=False), primary_key=True),
+        Column("site_id", BigInteger, nullable=False),
+        Column("entity", Text, nullable=False),
+        Column("mode", Text, nullable=False, comment="full, incremental, scan, ..."),
+        Column("started_at", TIMESTAMPTZ, nullable=False),
+        Column("finished_at", TIMESTAMPTZ, nullable=True),
+        Column("status", Text, nullable=False),
+        *(Column(c, BigInteger, nullable=False, server_default=text("0")) for c in RUN_COUNTS),
+        Column("type_errors", JSONB, nullable=True, comment="field -> values that did not cast"),
+        Column("error", Text, nullable=True, comment="one-line reason, secrets redacted"),
+        Column("host", Text, nullable=True),
+        Column("pid", Integer, nullable=True, comment="process that ran it, to spot dead runs"),
+        CheckConstraint(f"status in ({statuses})", name="ck__sync_runs_status"),
+        Index("ix__sync_runs_site_id_entity_started_at", "site_id", "entity", "started_at"),
+        Index("ix__sync_runs_status", "status"),
+    )
+
+
+def sync_state_table(metadata: MetaData) -> Table:
+    """Per site and entity: the last complete scan and the progress of the one in flight."""
+    return Table(
+        SYNC_STATE,
+        metadata,
+        Column("site_id", BigInteger, nullable=False),
+        Column("entity", Text, nullable=False),
+        Column("last_complete_scan_at", TIMESTAMPTZ, nullable=True),
+        Column("last_complete_scan_total", BigInteger, nullable=True, comment="API meta.total"),
+        Column("scan_started_at", TIMESTAMPTZ, nullable=True),
+        Column("scan_run_id", Uuid(as_uuid=False), nullable=True),
+        Column("scan_next_page", Integer, nullable=True, comment="next page of the scan in flight"),
+        Column("scan_sort", Text, nullable=True),
+        Column("max_id_seen", BigInteger, nullable=True),
+        Column("last_success_at", TIMESTAMPTZ, nullable=True),
+        Column("updated_at", TIMESTAMPTZ, nullable=False),
+        PrimaryKeyConstraint("site_id", "entity", name="_sync_state_pkey"),
     )
 
 
@@ -49,4 +114,6 @@ def build_metadata(schema: str) -> MetaData:
     metadata = MetaData(schema=schema)
     for entity in ENTITIES:
         entity_table(metadata, entity)
+    sync_runs_table(metadata)
+    sync_state_table(metadata)
     return metadata
