@@ -7,6 +7,7 @@ The variable names are the public contract (../shared/CONTRACT.md). Secrets are 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +27,10 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        # Let the last-line scrubber mask this value in any text that picks it up anyway.
+        from pelcro_sync.redact import register
+
+        register(value)
 
     def reveal(self) -> str:
         return self._value
@@ -58,6 +63,8 @@ class Settings:
     database_url: str | None = None
     schema: str = DEFAULT_SCHEMA
     webhook_secret: Secret | None = field(default=None)
+    # Unix seconds when PELCRO_ACCESS_TOKEN lapses (tokens last two days), if known.
+    access_token_expires_at: float | None = None
 
     @property
     def credential(self) -> Secret | None:
@@ -118,6 +125,7 @@ class Settings:
             database_url=get("DATABASE_URL"),
             schema=parse_schema(get("PELCRO_SCHEMA") or DEFAULT_SCHEMA),
             webhook_secret=secret("PELCRO_WEBHOOK_SECRET"),
+            access_token_expires_at=parse_expiry(get("PELCRO_ACCESS_TOKEN_EXPIRES_AT")),
         )
 
 
@@ -149,13 +157,34 @@ def parse_rate_limit(raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigError(f"PELCRO_RATE_LIMIT must be requests per minute (a positive integer); got {raw!r}")
+        raise ConfigError(
+            f"PELCRO_RATE_LIMIT must be requests per minute (a positive integer); got {raw!r}"
+        )
     return int(raw)
+
+
+def parse_expiry(raw: str | None) -> float | None:
+    """PELCRO_ACCESS_TOKEN_EXPIRES_AT as unix seconds; accepts unix seconds or ISO 8601."""
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            "PELCRO_ACCESS_TOKEN_EXPIRES_AT must be unix seconds or an ISO 8601 time such as "
+            f"2030-01-31T12:00:00Z; got {raw!r}"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def parse_schema(raw: str) -> str:
     if not raw.replace("_", "").isalnum() or raw[0].isdigit() or raw.lower() != raw:
         raise ConfigError(
-            f"PELCRO_SCHEMA must be a lowercase Postgres identifier (letters, digits, _); got {raw!r}"
+            "PELCRO_SCHEMA must be a lowercase Postgres identifier (letters, digits, _); "
+            f"got {raw!r}"
         )
     return raw

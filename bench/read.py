@@ -1,0 +1,178 @@
+"""Client read benchmark: share of a rate-limited budget used, and unthrottled records/s.
+
+python -m bench.read                       # quick: 60 s paced run + one unthrottled read
+python -m bench.read --paced-seconds 150   # the 2-3 minute run
+"""
+
+import argparse
+import gc
+import multiprocessing
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from pelcro_sync.client import PelcroClient
+from pelcro_sync.config import Secret, Settings
+from pelcro_sync.ratelimit import reset_shared_budgets
+from pelcro_sync.sandbox.config import SandboxConfig
+from pelcro_sync.sandbox.runner import serve, serve_forever
+from pelcro_sync.sandbox.sandbox import Sandbox
+
+PACED_ENTITIES = ("customers", "invoices", "charges", "addresses")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.read", description=__doc__)
+    p.add_argument("--paced-seconds", type=float, default=60.0, help="length of run (a)")
+    p.add_argument("--rate-limit", type=int, default=120, help="sandbox requests/min in (a)")
+    p.add_argument("--latency", type=float, default=1.0, help="sandbox latency (s) in (a)")
+    p.add_argument("--customers", type=int, default=20_000, help="sandbox size")
+    p.add_argument("--concurrency", type=int, default=8, help="pages in flight per entity")
+    p.add_argument("--unthrottled-seconds", type=float, default=20.0, help="cap on run (b)")
+    p.add_argument("--skip-paced", action="store_true")
+    p.add_argument("--skip-unthrottled", action="store_true")
+    return p.parse_args(argv)
+
+
+def _client(running: Any, *, concurrency: int) -> PelcroClient:
+    settings = Settings(api_key=Secret(running.api_key), base_url=running.base_url)
+    return PelcroClient(settings, concurrency=concurrency)
+
+
+def _read_until(client: PelcroClient, entity: str, site: int, deadline: float, out: list) -> None:
+    """Read `entity` over and over until the deadline; count records."""
+    records = 0
+    while time.monotonic() < deadline:
+        pages = client.iter_pages(entity, site_id=site)
+        for page in pages:
+            records += len(page.records)
+            if time.monotonic() >= deadline:
+                pages.close()  # type: ignore[attr-defined]
+                break
+    out.append(records)
+
+
+def paced(args: argparse.Namespace) -> dict[str, Any]:
+    """(a) several entities at once against a rate-limited, slow sandbox; one shared budget."""
+    reset_shared_budgets()
+    cfg = SandboxConfig(customers=args.customers, rate_limit=args.rate_limit, latency=args.latency)
+    with serve(Sandbox(cfg)) as running, _client(running, concurrency=args.concurrency) as c:
+        site = running.site_ids[0]
+        c.account()  # learn the rate before the clock starts, as a sync does
+        before = c.stats.snapshot()["requests"]
+        start = time.monotonic()
+        deadline = start + args.paced_seconds
+        counts: list[int] = []
+        threads = [
+            threading.Thread(target=_read_until, args=(c, e, site, deadline, counts))
+            for e in PACED_ENTITIES
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stats = c.stats.snapshot()
+        server = running.sandbox.stats
+        # The server's view: requests it served inside the measured window, against what
+        # it would have allowed in that window. Threads finish their in-flight pages after
+        # the deadline; those are not counted.
+        t0 = time.time() - (time.monotonic() - start)
+        served = sum(1 for t in server.served if t0 <= t < t0 + args.paced_seconds)
+        worst_minute = server.max_in_window(60.0)
+    allowed = args.rate_limit * args.paced_seconds / 60.0
+    return {
+        "entities": len(PACED_ENTITIES),
+        "window_s": args.paced_seconds,
+        "requests_served": served,
+        "budget_share": round(served / allowed, 3),
+        "throttled_429": max(stats["throttled"], server.throttled),
+        "max_in_any_60s": worst_minute,
+        "records": sum(counts),
+        "client_requests": stats["requests"] - before,
+    }
+
+
+def unthrottled(args: argparse.Namespace) -> dict[str, Any]:
+    """(b) records per second the client reads and parses with no latency and no limit."""
+    reset_shared_budgets()
+    cfg = SandboxConfig(customers=args.customers, rate_limit=None, latency=0.0)
+    with sandbox_process(cfg) as (base_url, api_key, site):
+        settings = Settings(api_key=Secret(api_key), base_url=base_url, rate_limit=1_000_000)
+        with PelcroClient(settings, concurrency=args.concurrency) as c:
+            gc.freeze()  # measured here: the collector otherwise costs a large share of parsing
+            start = time.monotonic()
+            deadline = start + args.unthrottled_seconds
+            records = 0
+            for entity in ("customers", "invoices", "charges"):
+                for page in c.iter_pages(entity, site_id=site):
+                    records += len(page.records)
+                if time.monotonic() >= deadline:
+                    break
+            elapsed = time.monotonic() - start
+            gc.unfreeze()
+            stats = c.stats.snapshot()
+    return {
+        "records": records,
+        "elapsed_s": round(elapsed, 2),
+        "records_per_s": round(records / elapsed),
+        "requests": stats["requests"],
+        "mb_per_s": round(stats["bytes"] / elapsed / 1e6, 1),
+    }
+
+
+@contextmanager
+def sandbox_process(cfg: SandboxConfig) -> Iterator[tuple[str, str, int]]:
+    """The sandbox in its own process, so its JSON encoding does not share our GIL."""
+    sandbox = Sandbox(cfg)  # the same seed gives the same key and sites as the child's
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve_forever, args=(cfg, port), kwargs={"on_ready": _quiet}, daemon=True
+    )
+    proc.start()
+    base_url = f"http://127.0.0.1:{port}/api/v1/core"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(base_url + "/account", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield base_url, sandbox.api_key, sandbox.site_ids[0]
+    finally:
+        proc.terminate()
+        proc.join(timeout=5)
+
+
+def _quiet(running: object) -> None:
+    pass
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    for name, row in results.items():
+        print(f"\n{name}")
+        for key, value in row.items():
+            print(f"  {key:<18} {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    args = parse_args(argv)
+    results: dict[str, dict[str, Any]] = {}
+    if not args.skip_paced:
+        print(f"(a) paced read: {args.rate_limit}/min, {args.latency:g} s latency, "
+              f"{args.paced_seconds:g} s …", flush=True)  # fmt: skip
+        results["(a) rate-limited read (target: share >= 0.9, 0 x 429)"] = paced(args)
+    if not args.skip_unthrottled:
+        results["(b) unthrottled read"] = unthrottled(args)
+    print_table(results)
+    return results
+
+
+if __name__ == "__main__":
+    main()

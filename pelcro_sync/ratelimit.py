@@ -1,0 +1,221 @@
+"""Request pacing: one shared budget per account, so steady-state syncs never see a 429.
+
+The server allows N requests per rolling minute per account. Bursting then backing off
+wastes the budget on 429s; spacing requests evenly (GCRA) at slightly under N/min uses
+almost all of it and never trips the limit. Every client and thread of a process that
+talks to one account must draw on the same budget: `shared_budget` keeps that registry.
+`FileBudget` extends the same pacing across OS processes on one machine.
+"""
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+DEFAULT_MARGIN = 0.05
+
+
+class Budget(Protocol):
+    """What the client needs from a pacer. A Postgres-backed budget implements the same two
+    methods (e.g. `UPDATE budget SET tat = greatest(tat, now()) + interval … RETURNING`)."""
+
+    def acquire(self) -> float:
+        """Block until the next request may go; return the seconds waited."""
+        ...
+
+    def penalize(self, seconds: float) -> None:
+        """A 429 arrived anyway: send nothing for `seconds` (the Retry-After)."""
+        ...
+
+
+class Slots:
+    """GCRA arithmetic over a theoretical arrival time (tat); pure, the callers hold a lock.
+
+    `interval` is the spacing between requests; `burst` requests may go back to back after
+    an idle spell (1 means strictly evenly spaced).
+    """
+
+    def __init__(self, per_minute: float, *, margin: float = DEFAULT_MARGIN, burst: int = 1):
+        if per_minute <= 0 or not 0 <= margin < 1 or burst < 1:
+            raise ValueError("per_minute > 0, 0 <= margin < 1 and burst >= 1 are required")
+        self.per_minute = per_minute
+        self.interval = 60.0 / (per_minute * (1.0 - margin))
+        self.tolerance = (burst - 1) * self.interval
+
+    def reserve(self, tat: float, now: float) -> tuple[float, float]:
+        """(start time of the reserved slot, new tat) for a request asked for at `now`."""
+        return max(now, tat - self.tolerance), max(tat, now) + self.interval
+
+
+class RateLimiter:
+    """Thread-safe in-process pacer: `acquire()` blocks until this caller's slot comes.
+
+    The clock and sleep are injectable so tests run without sleeping.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        margin: float = DEFAULT_MARGIN,
+        burst: int = 1,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self._slots = Slots(per_minute, margin=margin, burst=burst)
+        self._margin, self._burst = margin, burst
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._tat = float("-inf")
+        self._paused_until = float("-inf")
+        self.acquired = 0
+        self.penalties = 0
+
+    @property
+    def per_minute(self) -> float:
+        return self._slots.per_minute
+
+    @property
+    def interval(self) -> float:
+        return self._slots.interval
+
+    def set_rate(self, per_minute: float) -> None:
+        with self._lock:
+            self._slots = Slots(per_minute, margin=self._margin, burst=self._burst)
+
+    def acquire(self) -> float:
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                start, self._tat = self._slots.reserve(self._tat, now)
+            if start > now:
+                self._sleep(start - now)
+                waited += start - now
+            with self._lock:
+                # A 429 may have arrived while we slept on a slot reserved before it.
+                if self._clock() >= self._paused_until:
+                    self.acquired += 1
+                    return waited
+
+    def penalize(self, seconds: float) -> None:
+        with self._lock:
+            self.penalties += 1
+            until = self._clock() + max(0.0, seconds)
+            self._paused_until = max(self._paused_until, until)
+            self._tat = max(self._tat, until)
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(per_minute={self.per_minute:g}, interval={self.interval:.3f}s)"
+
+
+def fingerprint(credential: str) -> str:
+    """A short stable hash naming a credential in keys and file names without revealing it."""
+    return hashlib.sha256(credential.encode()).hexdigest()[:16]
+
+
+_REGISTRY: dict[str, RateLimiter] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def shared_budget(
+    *, base_url: str, credential: str, per_minute: float, margin: float = DEFAULT_MARGIN
+) -> RateLimiter:
+    """The process-wide limiter for one account (base URL + credential), made on first use.
+
+    A later call with another rate updates it: the account's limit may have been learnt
+    from `GET /account` after a first guess.
+    """
+    key = f"{base_url.rstrip('/')}#{fingerprint(credential)}"
+    with _REGISTRY_LOCK:
+        limiter = _REGISTRY.get(key)
+        if limiter is None:
+            limiter = _REGISTRY[key] = RateLimiter(per_minute, margin=margin)
+        elif limiter.per_minute != per_minute:
+            limiter.set_rate(per_minute)
+        return limiter
+
+
+def reset_shared_budgets() -> None:
+    """Forget every shared limiter (tests, and after a fork)."""
+    with _REGISTRY_LOCK:
+        _REGISTRY.clear()
+
+
+class FileBudget:
+    """Pacing shared by every process on this machine through an fcntl-locked file.
+
+    The file holds two floats, the tat and the pause deadline, in wall-clock seconds (the
+    only clock processes share). Each acquire is a read-modify-write under `flock`.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        path: Path | None = None,
+        key: str = "default",
+        margin: float = DEFAULT_MARGIN,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self._slots = Slots(per_minute, margin=margin)
+        self.path = path or Path(tempfile.gettempdir()) / f"pelcro-sync-budget-{key}"
+        self._clock, self._sleep = clock, sleep
+
+    @classmethod
+    def for_account(cls, *, base_url: str, credential: str, per_minute: float) -> "FileBudget":
+        key = fingerprint(f"{base_url.rstrip('/')}#{credential}")
+        return cls(per_minute, key=key)
+
+    def _update(self, change: Callable[[float, float, float], tuple[float, float, float]]) -> float:
+        import fcntl  # POSIX only; imported here so the module loads everywhere
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            tat, paused = _read_state(os.pread(fd, 64, 0))
+            result, tat, paused = change(tat, paused, self._clock())
+            data = f"{tat!r} {paused!r}".encode().ljust(64)
+            os.pwrite(fd, data, 0)
+            return result
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def acquire(self) -> float:
+        waited = 0.0
+        while True:
+
+            def take(tat: float, paused: float, now: float) -> tuple[float, float, float]:
+                start, new_tat = self._slots.reserve(max(tat, paused), now)
+                return start - now, new_tat, paused
+
+            wait = self._update(take)
+            if wait > 0:
+                self._sleep(wait)
+                waited += wait
+            if self._update(lambda t, p, now: (p - now, t, p)) <= 0:
+                return waited
+
+    def penalize(self, seconds: float) -> None:
+        def push(tat: float, paused: float, now: float) -> tuple[float, float, float]:
+            until = now + max(0.0, seconds)
+            return 0.0, max(tat, until), max(paused, until)
+
+        self._update(push)
+
+
+def _read_state(raw: bytes) -> tuple[float, float]:
+    """(tat, pause deadline) from the budget file; an empty or garbled file starts afresh."""
+    try:
+        tat, paused = (float(x) for x in raw.decode().split()[:2])
+    except ValueError:
+        return float("-inf"), float("-inf")
+    return tat, paused
