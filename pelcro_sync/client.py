@@ -133,9 +133,10 @@ class PelcroClient:
     def account(self) -> dict[str, Any]:
         """`GET /account` (no site_id): the account, its sites and its rate limit. Cached."""
         if self._account is None:
-            # Unpaced only while the budget's rate is still unknown: this is how we learn it.
-            paced = self._budget is not None or self.settings.rate_limit is not None
-            body = self.request_json("GET", "/account", params={}, paced=paced)
+            # While the rate is unknown this request is paced at the documented default, so
+            # many processes starting at once cannot burst past the account's limit.
+            known = self._budget is not None or self.settings.rate_limit is not None
+            body = self.request_json("GET", "/account", params={}, paced=known)
             self._account = body["data"]
         return self._account
 
@@ -199,7 +200,7 @@ class PelcroClient:
     ) -> dict[str, Any]:
         """Send one request, retrying per `retry.decide`; return the parsed JSON envelope."""
         where = _where(method, path, params)
-        budget = self._get_budget() if paced else _UNPACED
+        budget = self._get_budget() if paced else self._bootstrap_budget()
         for attempt in range(1, self._policy.max_attempts + 1):
             budget.acquire()
             try:
@@ -256,16 +257,23 @@ class PelcroClient:
         self._sleep(decision.delay)
 
     def _get_budget(self) -> ratelimit.Budget:
-        """The process-wide budget of this account, made on first use (the rate may need
-        one unpaced `GET /account` first)."""
+        """The machine-wide budget of this account, made on first use (learning the rate may
+        take one `GET /account` first, paced at the documented default)."""
         if self._budget is None:
             rate = self.rate_limit()
             with self._budget_lock:
                 if self._budget is None:
-                    self._budget = ratelimit.shared_budget(
+                    self._budget = ratelimit.account_budget(
                         base_url=self.settings.base_url, credential=self._secret, per_minute=rate
                     )
         return self._budget
+
+    def _bootstrap_budget(self) -> ratelimit.Budget:
+        return ratelimit.account_budget(
+            base_url=self.settings.base_url,
+            credential=self._secret,
+            per_minute=DEFAULT_RATE_LIMIT,
+        )
 
     def _warn_if_token_expiring(self) -> None:
         expires = self.settings.access_token_expires_at
@@ -279,19 +287,6 @@ class PelcroClient:
                 "`pelcro-sync oauth exchange CODE` for a new one",
                 state,
             )
-
-
-class _Unpaced:
-    """Stands in for the budget while the account's rate is unknown (one request)."""
-
-    def acquire(self) -> float:
-        return 0.0
-
-    def penalize(self, seconds: float) -> None:
-        pass
-
-
-_UNPACED = _Unpaced()
 
 
 def _entity(entity: Entity | str) -> Entity:

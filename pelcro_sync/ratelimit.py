@@ -147,6 +147,7 @@ def reset_shared_budgets() -> None:
     """Forget every shared limiter (tests, and after a fork)."""
     with _REGISTRY_LOCK:
         _REGISTRY.clear()
+        _FILE_BUDGETS.clear()
 
 
 class FileBudget:
@@ -167,6 +168,7 @@ class FileBudget:
         sleep: Sleep = time.sleep,
     ) -> None:
         self._slots = Slots(per_minute, margin=margin)
+        self.per_minute = per_minute
         self.path = path or Path(tempfile.gettempdir()) / f"pelcro-sync-budget-{key}"
         self._clock, self._sleep = clock, sleep
 
@@ -219,3 +221,19 @@ def _read_state(raw: bytes) -> tuple[float, float]:
     except ValueError:
         return float("-inf"), float("-inf")
     return tat, paused
+
+
+_FILE_BUDGETS: dict[tuple[str, float], "FileBudget"] = {}
+
+
+def account_budget(*, base_url: str, credential: str, per_minute: float) -> Budget:
+    """The budget every client of this account uses by default: paced through a file, so
+    threads, CLI runs and Dagster's step processes on this machine share one budget."""
+    key = (f"{base_url.rstrip('/')}#{fingerprint(credential)}", per_minute)
+    with _REGISTRY_LOCK:
+        budget = _FILE_BUDGETS.get(key)
+        if budget is None:
+            budget = _FILE_BUDGETS[key] = FileBudget.for_account(
+                base_url=base_url, credential=credential, per_minute=per_minute
+            )
+        return budget

@@ -14,10 +14,15 @@ from pelcro_sync.cli import cli
 BIN = Path(sys.executable).with_name("pelcro-sync")
 
 
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without any Pelcro or warehouse setting, plus `overrides`."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("PELCRO_", "DATABASE_URL"))}
+    return {**keep, **overrides}
+
+
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PELCRO_", "DATABASE_URL"))}
     return subprocess.run(
-        [str(BIN), *args], env={**clean, **env}, capture_output=True, text=True, timeout=120,
+        [str(BIN), *args], env=clean_env(**env), capture_output=True, text=True, timeout=120,
         cwd=Path(__file__).parent,  # no .env here
     )
 
