@@ -131,7 +131,7 @@ def status(ctx: Context) -> None:
     show_default=True,
     help="Data size: customers per account; other entities are proportional.",
 )
-@click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated data.")
 @click.option(
     "--rate-limit",
     type=int,

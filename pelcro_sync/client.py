@@ -97,6 +97,7 @@ class PelcroClient:
         self._budget_lock = threading.Lock()
         self._policy, self._rng, self._sleep = policy, rng or random.Random(), sleep
         self._account: dict[str, Any] | None = None
+        self._account_key = f"{settings.base_url.rstrip('/')}#{ratelimit.fingerprint(self._secret)}"
         self.stats = ClientStats()
         self._http = httpx.Client(
             base_url=settings.base_url.rstrip("/") + "/",
@@ -133,11 +134,13 @@ class PelcroClient:
     def account(self) -> dict[str, Any]:
         """`GET /account` (no site_id): the account, its sites and its rate limit. Cached."""
         if self._account is None:
+            self._account = _ACCOUNTS.get(self._account_key)
+        if self._account is None:
             # While the rate is unknown this request is paced at the documented default, so
             # many processes starting at once cannot burst past the account's limit.
             known = self._budget is not None or self.settings.rate_limit is not None
             body = self.request_json("GET", "/account", params={}, paced=known)
-            self._account = body["data"]
+            self._account = _ACCOUNTS[self._account_key] = body["data"]
         return self._account
 
     def rate_limit(self) -> int:
@@ -287,6 +290,17 @@ class PelcroClient:
                 "`pelcro-sync oauth exchange CODE` for a new one",
                 state,
             )
+
+
+# `GET /account` answers, per base URL and credential, for the life of the process: every
+# client of a sync (one per entity) needs the rate limit and sites, and asking again for
+# each would spend the account's budget on the same answer.
+_ACCOUNTS: dict[str, dict[str, Any]] = {}
+
+
+def forget_accounts() -> None:
+    """Drop the cached `GET /account` answers (tests that change an account's settings)."""
+    _ACCOUNTS.clear()
 
 
 def _entity(entity: Entity | str) -> Entity:

@@ -10,6 +10,8 @@ from pelcro_sync.progress import SyncProgress, summary_table
 from pelcro_sync.runner import open_warehouse, plan, run_tasks
 from pelcro_sync.warehouse.embedded import embedded_url
 
+DEMO_SEED = 7  # the sandbox command's default too, so its key matches the demo's
+
 EXAMPLE_QUERIES = (
     (
         "Active subscriptions per plan",
@@ -39,7 +41,7 @@ def run_demo(*, customers: int, console: Console) -> None:
 
     console.print("[bold]pelcro-sync demo[/]: sandbox Pelcro API → pelcro-sync → embedded Postgres")
     database_url = embedded_url()
-    sandbox = Sandbox(SandboxConfig(customers=customers))
+    sandbox = Sandbox(SandboxConfig(seed=DEMO_SEED, customers=customers))
     with sandbox.serve(port=0) as running:
         settings = Settings(
             api_key=Secret(running.api_key),
@@ -65,14 +67,24 @@ def run_demo(*, customers: int, console: Console) -> None:
     if failures:
         raise failures[0][1]
     _show_examples(warehouse.engine, schema=settings.schema, console=console)
+    _next_steps(console, database_url=database_url, customers=customers, api_key=running.api_key)
+
+
+def _next_steps(console: Console, *, database_url: str, customers: int, api_key: str) -> None:
+    """The same data in the Dagster UI: the sandbox is deterministic, so its key is known."""
+    port = 8765
     console.print(
-        "\n[bold]Next:[/] the data is in the embedded Postgres at\n"
+        "\n[bold]Next:[/] the data stays in the embedded Postgres at\n"
         f"  {database_url}\n"
-        'Query it with any client (psql "$URL" with the +psycopg removed), or open the '
-        "Dagster UI on it:\n"
-        "  .venv/bin/pelcro-sync sandbox            # terminal 1: prints a key and a base URL\n"
-        "  PELCRO_BASE_URL=… PELCRO_API_KEY=… make dev   # terminal 2, then http://127.0.0.1:3000",
+        "To open the Dagster UI on it, serve the same sandbox in one terminal:\n"
+        f"  .venv/bin/pelcro-sync sandbox --port {port} --customers {customers} --seed {DEMO_SEED}\n"
+        "and in another (its sandbox key, not a real secret):\n"
+        f"  PELCRO_BASE_URL=http://127.0.0.1:{port}/api/v1/core PELCRO_API_KEY={api_key} "
+        "make dev\n"
+        "then open http://127.0.0.1:3000, materialize the pelcro assets, and look at their "
+        "checks and the schedule.",
         soft_wrap=True,
+        highlight=False,
     )
 
 

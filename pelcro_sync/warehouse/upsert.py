@@ -1,0 +1,220 @@
+"""Idempotent batch writes: binary COPY into a temp staging table, then one INSERT … ON CONFLICT.
+
+The caller owns the transaction (a page's upsert and its state checkpoint commit together),
+so nothing here commits; the SQLAlchemy connection must not be in autocommit mode, because
+the staging table empties itself at commit (`ON COMMIT DELETE ROWS`). It is created once per
+session rather than per batch: a table per batch costs catalog churn on every page.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg import sql
+from sqlalchemy import Connection
+
+from pelcro_sync.entities import Entity, Kind, get_entity
+from pelcro_sync.normalize import NormalizedBatch, gc_paused
+
+# Staging column type and the binary COPY wire type for each kind. Timestamps travel as
+# int8 microseconds since 2000-01-01, which is exactly timestamptz's binary form, so no
+# datetime objects are built; JSON travels as text and is parsed once, in the INSERT.
+STAGE_TYPES: dict[Kind, tuple[str, str]] = {
+    "bigint": ("bigint", "int8"),
+    "numeric": ("float8", "float8"),
+    "text": ("text", "text"),
+    "boolean": ("boolean", "bool"),
+    "timestamp": ("timestamptz", "int8"),
+    "json": ("text", "text"),
+}
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in unix microseconds
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """Rows of one batch (after de-duplicating keys) by what happened to them."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def upsert_batch(
+    conn: Connection,
+    *,
+    entity: Entity | str,
+    site_id: int,
+    batch: NormalizedBatch,
+    schema: str,
+    synced_at: datetime | None = None,
+) -> UpsertCounts:
+    """Insert new rows, update changed ones, leave identical ones untouched; no commit.
+
+    A row counts as changed when any data column or `_raw` differs, or when it was marked
+    deleted; only then do its `_synced_at` move and `_deleted_at` clear. Keys repeated in
+    the batch keep their last occurrence. `synced_at` defaults to the transaction's `now()`.
+    """
+    ent = get_entity(entity) if isinstance(entity, str) else entity
+    frame = batch.frame
+    if not frame["id"].is_unique:
+        frame = frame.drop_duplicates("id", keep="last")
+    if frame.empty:
+        return UpsertCounts()
+    pg = _driver(conn)
+    stage = sql.Identifier(f"_stage_{ent.name}")
+    with pg.cursor() as cur:
+        cur.execute(_stage_ddl(ent, stage))
+        _copy_frame(cur, ent, stage, frame)
+        params = {"site_id": site_id, "synced_at": synced_at}
+        inserted, written = cur.execute(_merge_sql(ent, schema, stage), params).fetchone()  # type: ignore[misc]
+        # Emptied now, not only at commit, so a second batch in one transaction starts clean.
+        cur.execute(sql.SQL("DELETE FROM pg_temp.{}").format(stage))
+    return UpsertCounts(inserted, written - inserted, len(frame) - written)
+
+
+def mark_deleted(
+    conn: Connection,
+    *,
+    entity: Entity | str,
+    site_id: int,
+    ids: Iterable[int],
+    schema: str,
+    deleted_at: datetime | None = None,
+) -> int:
+    """Set `_deleted_at` on the given live rows (already-deleted ones keep their date)."""
+    query = sql.SQL(
+        "UPDATE {} SET _deleted_at = coalesce(%(at)s::timestamptz, now())"
+        " WHERE site_id = %(site_id)s AND id = ANY(%(ids)s::bigint[]) AND _deleted_at IS NULL"
+    ).format(_table(entity, schema))
+    params = {"at": deleted_at, "site_id": site_id, "ids": [int(i) for i in ids]}
+    with _driver(conn).cursor() as cur:
+        cur.execute(query, params)
+        return cur.rowcount
+
+
+def iter_live_ids(
+    conn: Connection, *, entity: Entity | str, site_id: int, schema: str, chunk: int = 50_000
+) -> Iterator[int]:
+    """Ids of rows not marked deleted, ascending, read in primary-key order chunk by chunk."""
+    query = sql.SQL(
+        "SELECT id FROM {} WHERE site_id = %(site_id)s AND id > %(after)s"
+        " AND _deleted_at IS NULL ORDER BY id LIMIT %(chunk)s"
+    ).format(_table(entity, schema))
+    after = -(2**63)
+    with _driver(conn).cursor() as cur:
+        while True:
+            ids = [row[0] for row in cur.execute(query, {"site_id": site_id, "after": after,
+                                                         "chunk": chunk})]  # fmt: skip
+            yield from ids
+            if len(ids) < chunk:
+                return
+            after = ids[-1]
+
+
+def live_ids(conn: Connection, *, entity: Entity | str, site_id: int, schema: str) -> set[int]:
+    """All ids of rows not marked deleted for one site."""
+    return set(iter_live_ids(conn, entity=entity, site_id=site_id, schema=schema))
+
+
+def _driver(conn: Connection) -> psycopg.Connection:
+    if not conn.in_transaction():
+        conn.begin()  # so SQLAlchemy knows of the transaction the caller will commit
+    return conn.connection.driver_connection  # type: ignore[return-value]
+
+
+def _table(entity: Entity | str, schema: str) -> sql.Identifier:
+    name = entity if isinstance(entity, str) else entity.name
+    return sql.Identifier(schema, get_entity(name).name)
+
+
+def _stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
+    columns: list[sql.Composable] = [sql.SQL("id bigint")]
+    columns += [
+        sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(STAGE_TYPES[f.kind][0]))
+        for f in entity.fields
+    ]
+    columns.append(sql.SQL("_raw text"))
+    return sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
+        stage, sql.SQL(", ").join(columns)
+    )
+
+
+def _copy_frame(
+    cur: psycopg.Cursor, entity: Entity, stage: sql.Identifier, frame: pd.DataFrame
+) -> None:
+    statement = sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT BINARY)").format(stage)
+    write_frame(cur, statement, entity=entity, frame=frame)
+
+
+def write_frame(
+    cur: psycopg.Cursor, statement: sql.Composed, *, entity: Entity, frame: pd.DataFrame
+) -> None:
+    """Binary COPY of a normalized frame through `statement` (columns: id, fields, _raw)."""
+    wire = ["int8", *(STAGE_TYPES[f.kind][1] for f in entity.fields), "text"]
+    columns = [frame["id"].tolist()]
+    columns += [_wire_values(frame[f.name], f.kind) for f in entity.fields]
+    columns.append(_wire_values(frame["_raw"], "text"))
+    with gc_paused(), cur.copy(statement) as copy:
+        copy.set_types(wire)
+        write_row = copy.write_row
+        for row in zip(*columns, strict=True):
+            write_row(row)
+
+
+def _wire_values(column: pd.Series, kind: Kind) -> list[Any]:
+    """Python values psycopg's C dumpers take directly, None for null."""
+    if kind in ("text", "json"):
+        if column.dtype != object:
+            column = column.astype(object)
+        return column.where(column.notna(), None).tolist() if column.hasnans else column.tolist()
+    mask = column.isna().to_numpy()
+    if kind == "timestamp":
+        values: np.ndarray = column.dt.as_unit("us").array.asi8 - PG_EPOCH_US
+    elif kind == "bigint":
+        values = column.to_numpy(dtype=np.int64, na_value=0)
+    elif kind == "numeric":
+        values = column.to_numpy(dtype=np.float64, na_value=0.0)
+    else:
+        values = column.to_numpy(dtype=bool, na_value=False)
+    boxed = values.astype(object)  # numpy scalars become Python ints, floats and bools
+    if mask.any():
+        boxed[mask] = None
+    return boxed.tolist()
+
+
+def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.Composed:
+    names = [*entity.field_names, "_raw"]
+    cols = [sql.Identifier(n) for n in names]
+    kinds = {f.name: f.kind for f in entity.fields} | {"_raw": "json"}
+    picks = [
+        sql.SQL("s.{}::jsonb" if kinds[n] == "json" else "s.{}").format(sql.Identifier(n))
+        for n in names
+    ]
+    sets = [sql.SQL("{0} = excluded.{0}").format(c) for c in cols]
+    comma = sql.SQL(", ")
+    return sql.SQL(
+        "WITH w AS (INSERT INTO {target} AS t (site_id, id, {cols}, _synced_at, _deleted_at)"
+        " SELECT %(site_id)s::bigint, s.id, {picks},"
+        " coalesce(%(synced_at)s::timestamptz, now()), NULL FROM pg_temp.{stage} AS s"
+        " ON CONFLICT (site_id, id) DO UPDATE SET {sets},"
+        " _synced_at = excluded._synced_at, _deleted_at = NULL"
+        " WHERE ({old}) IS DISTINCT FROM ({new}) OR t._deleted_at IS NOT NULL"
+        " RETURNING xmax = 0 AS inserted)"
+        " SELECT count(*) FILTER (WHERE inserted), count(*) FROM w"
+    ).format(
+        target=sql.Identifier(schema, entity.name),
+        cols=comma.join(cols),
+        picks=comma.join(picks),
+        stage=stage,
+        sets=comma.join(sets),
+        old=comma.join(sql.SQL("t.{}").format(c) for c in cols),
+        new=comma.join(sql.SQL("excluded.{}").format(c) for c in cols),
+    )
