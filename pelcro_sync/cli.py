@@ -102,11 +102,9 @@ def sync(
     from pelcro_sync.commands import sync as run_sync
 
     chosen = [_entity(name) for name in entities]
-    ok = run_sync(
+    run_sync(
         ctx.settings(), entities=chosen, sites=list(sites), full=full, workers=workers, console=out
     )
-    if not ok:
-        sys.exit(1)
 
 
 @cli.command(

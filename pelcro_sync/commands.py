@@ -81,8 +81,8 @@ def sync(
     full: bool,
     workers: int,
     console: Console,
-) -> bool:
-    """Sync with live progress and a summary table; True when every entity synced."""
+) -> None:
+    """Sync with live progress and a summary table; raise a one-line error if any failed."""
     settings.require_credential()
     warehouse = open_warehouse(settings)
     with PelcroClient(settings) as client:
@@ -102,15 +102,8 @@ def sync(
     if failures:
         task, exc = failures[0]
         message = explain(exc, database_url=warehouse.url)
-        more = f" (and {len(failures) - 1} more failures above)" if len(failures) > 1 else ""
-        console.print(
-            f"[bold red]error:[/] {task.entity.name} on site {task.site_id}: "
-            f"{redact(message)}{more}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return False
-    return True
+        more = f" (and {len(failures) - 1} more failed)" if len(failures) > 1 else ""
+        raise PelcroSyncError(f"{task.entity.name} on site {task.site_id}: {message}{more}")
 
 
 def status(settings: Settings, *, console: Console) -> None:

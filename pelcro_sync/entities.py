@@ -11,7 +11,7 @@ sends that are not declared here still land, in `_raw`.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 Kind = Literal["bigint", "numeric", "text", "boolean", "timestamp", "json"]
 KINDS: tuple[Kind, ...] = ("bigint", "numeric", "text", "boolean", "timestamp", "json")
@@ -68,7 +68,9 @@ def fields(**by_kind: str) -> tuple[Field, ...]:
     unknown = set(by_kind) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown field kinds: {sorted(unknown)}")
-    return tuple(Field(name, kind) for kind, names in by_kind.items() for name in names.split())  # type: ignore[misc]
+    return tuple(
+        Field(name, cast(Kind, kind)) for kind, names in by_kind.items() for name in names.split()
+    )
 
 
 ENTITIES: tuple[Entity, ...] = (
@@ -206,8 +208,7 @@ ENTITIES: tuple[Entity, ...] = (
             " invoice_pdf",
             boolean="auto_advance paid is_imported",
             json="metadata",
-            timestamp="due_date period_start period_end created created_at finalized_at"
-            " updated_at",
+            timestamp="due_date period_start period_end created created_at finalized_at updated_at",
         ),
         indexes=("subscription_id", "customer", "status", "created_at"),
     ),
@@ -320,9 +321,7 @@ def get_entity(name: str) -> Entity:
     try:
         return BY_NAME[name]
     except KeyError:
-        raise ValueError(
-            f"unknown entity {name!r}; choose from: {', '.join(BY_NAME)}"
-        ) from None
+        raise ValueError(f"unknown entity {name!r}; choose from: {', '.join(BY_NAME)}") from None
 
 
 def _check_registry() -> None:

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -15,9 +16,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.pagination import Page
-from pelcro_sync.redact import redact
+from pelcro_sync.runner import Task
 from pelcro_sync.sync import EntityResult
 
 
@@ -44,12 +44,14 @@ class SyncProgress:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
 
-    def start(self, task) -> None:  # a runner.Task
+    def start(self, task: Task) -> None:
         key = (task.entity.name, task.site_id)
         with self._lock:
             self._started[key] = time.monotonic()
@@ -66,19 +68,23 @@ class SyncProgress:
             return
         rate = f"{result.pages / elapsed:.1f}" if elapsed > 0 else "-"
         first = result.resumed_from_page or 1
+        last = page.last_page or page.number  # unknown when the API sends no meta
         self._progress.update(
-            task_id, completed=page.number - first + 1, total=max(page.last_page - first + 1, 1),
-            records=result.records_read, rate=rate,
+            task_id,
+            completed=page.number - first + 1,
+            total=max(last - first + 1, 1),
+            records=result.records_read,
+            rate=rate,
         )
 
 
 def summary_table(
-    results: list[EntityResult], failures: list[tuple[object, BaseException]]
+    results: Sequence[EntityResult], failures: Sequence[tuple[Task, BaseException]]
 ) -> Table:
     """Rows inserted / updated / unchanged / deleted per entity and site, then the failures."""
     table = Table(title="pelcro-sync summary", title_justify="left")
     for col in ("entity", "site", "status", "read", "inserted", "updated", "unchanged",
-                "deleted", "untyped", "requests", "429s", "seconds"):
+                "deleted", "untyped", "requests", "429s", "seconds"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("entity", "status") else "right")
     for r in sorted(results, key=lambda r: (r.site_id, r.entity)):
         table.add_row(
@@ -86,18 +92,12 @@ def summary_table(
             f"{r.updated:,}", f"{r.unchanged:,}", f"{r.deleted:,}",
             f"{sum(r.type_errors.values()):,}", f"{r.requests:,}", f"{r.throttled:,}",
             f"{r.duration_s:.1f}",
-        )
-    for task, exc in failures:
-        reason = str(exc) if isinstance(exc, PelcroSyncError) else type(exc).__name__
-        table.add_row(
-            task.entity.name, str(task.site_id), "[red]failed[/]", "", "", "", "", "", "", "",
-            "", "", end_section=False,
-        )
-        table.caption = redact(reason)
-    if results:
-        total = sum(r.records_read for r in results)
-        written = sum(r.written for r in results)
-        table.caption = (table.caption + "\n" if table.caption else "") + (
-            f"{total:,} records read, {written:,} rows written"
-        )
+        )  # fmt: skip
+    for task, _ in failures:
+        table.add_row(task.entity.name, str(task.site_id), "[red]failed[/]")
+    total = sum(r.records_read for r in results)
+    written = sum(r.written for r in results)
+    table.caption = f"{total:,} records read, {written:,} rows written"
+    if failures:
+        table.caption += f"; {len(failures)} failed (reason below)"
     return table

@@ -22,7 +22,11 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN), *args], env=clean_env(**env), capture_output=True, text=True, timeout=120,
+        [str(BIN), *args],
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=Path(__file__).parent,  # no .env here
     )
 

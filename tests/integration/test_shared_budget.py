@@ -24,8 +24,11 @@ def test_two_sync_processes_never_exceed_the_limit_and_use_the_budget(
     running = make_sandbox(customers=1500, rate_limit=PER_WINDOW, latency=0.05)
     schema = f"budget_{uuid.uuid4().hex[:8]}"
     env = clean_env(
-        PELCRO_BASE_URL=running.base_url, PELCRO_API_KEY=running.api_key, DATABASE_URL=pg_url,
-        PELCRO_SCHEMA=schema, PELCRO_RATE_LIMIT=str(int(PER_WINDOW * 60 / WINDOW)),
+        PELCRO_BASE_URL=running.base_url,
+        PELCRO_API_KEY=running.api_key,
+        DATABASE_URL=pg_url,
+        PELCRO_SCHEMA=schema,
+        PELCRO_RATE_LIMIT=str(int(PER_WINDOW * 60 / WINDOW)),
     )
     # Migrate first so both processes spend their time on the API, not on racing DDL.
     assert subprocess.run([str(BIN), "migrate"], env=env, capture_output=True).returncode == 0
@@ -33,7 +36,10 @@ def test_two_sync_processes_never_exceed_the_limit_and_use_the_budget(
     procs = [
         subprocess.Popen(
             [str(BIN), "sync", "customers", "invoices", "--site", str(site)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for site in running.site_ids
     ]

@@ -65,13 +65,14 @@ def test_a_second_sync_of_unchanged_data_writes_no_row(sandbox, pg_engine: Engin
     site = sandbox.site_ids[0]
     with PelcroClient(settings_for(sandbox)) as client:
         first = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
+        newest = text(f'SELECT max(_synced_at) FROM "{schema}".subscriptions')
         with pg_engine.connect() as conn:
-            before = conn.execute(text(f'SELECT max(_synced_at) FROM "{schema}".subscriptions')).scalar()
+            before = conn.execute(newest).scalar()
         second = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
     assert first.inserted > 0
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, first.inserted)
     with pg_engine.connect() as conn:
-        after = conn.execute(text(f'SELECT max(_synced_at) FROM "{schema}".subscriptions')).scalar()
+        after = conn.execute(newest).scalar()
     assert after == before
 
 
@@ -117,7 +118,11 @@ def test_a_scan_stopped_by_a_revoked_key_resumes_at_the_next_page(
     # One page in flight at a time, so the revocation lands before the scan's end.
     with PelcroClient(settings_for(running), concurrency=1) as client, pytest.raises(AuthError):
         sync_entity(
-            client, engine=pg_engine, entity=entity, site_id=site, schema=schema,
+            client,
+            engine=pg_engine,
+            entity=entity,
+            site_id=site,
+            schema=schema,
             on_page=revoke_after_two_pages,
         )
     committed = warehouse_rows(pg_engine, schema, "customers", site)
