@@ -11,10 +11,12 @@ from collections.abc import Sequence
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, get_entity
 from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.redact import install_log_redaction, redact
 
 ENV_HELP = (
     "Reads PELCRO_API_KEY or PELCRO_ACCESS_TOKEN, PELCRO_SITE_ID, PELCRO_BASE_URL, "
@@ -49,6 +51,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()
     ctx.obj = Context(debug)
 
 
@@ -218,6 +221,11 @@ def _entity(name: str):
         raise click.BadParameter(str(exc), param_hint="ENTITY") from None
 
 
+def _fail(label: str, message: str) -> None:
+    # Text, not markup: messages hold brackets such as filter[email].
+    err.print(Text.assemble((f"{label}: ", "bold red"), message), soft_wrap=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: one clear line and a non-zero exit for every failure."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -233,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except PelcroSyncError as exc:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _fail("error", redact(str(exc)))
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted; the next run resumes where this one stopped")
@@ -241,12 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        from pelcro_sync.redact import redact
+        from pelcro_sync.runner import explain
 
-        err.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {redact(str(exc))} "
-            "(run with --debug for the traceback)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        _fail("unexpected error", f"{explain(exc)} (run with --debug for the traceback)")
         sys.exit(2)

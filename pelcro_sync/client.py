@@ -14,8 +14,9 @@ import orjson
 from pelcro_sync import pagination, ratelimit, retry
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import Entity, get_entity
-from pelcro_sync.errors import MalformedBodyError, TransportError, error_from_response, redact
+from pelcro_sync.errors import MalformedBodyError, TransportError, error_from_response
 from pelcro_sync.pagination import Page
+from pelcro_sync.redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,8 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 
+from pelcro_sync.redact import redact
+
 # Enough of a server's message to act on; an echoed payload beyond this is noise.
 _MAX_DETAIL = 300
 
@@ -82,14 +84,6 @@ class MalformedBodyError(PelcroSyncError):
     """A 2xx body that is not the JSON envelope we expect; retried, then a TransportError."""
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text`: a server may echo a token back in its error body."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text
-
-
 def parse_error_body(body: bytes) -> tuple[str, dict[str, list[str]]]:
     """The human message and field errors of an error body, in any documented shape.
 
@@ -155,7 +149,7 @@ def error_from_response(
 ) -> ApiError:
     """The typed error for a non-2xx answer, with a one-line message naming what to do."""
     detail, fields = parse_error_body(body)
-    detail = redact(detail, list(secrets))
+    detail = redact(detail, secrets)
     said = f"(server said: {detail})"
     if status == 401:
         return AuthError(

@@ -8,7 +8,8 @@ import httpx
 import orjson
 
 from pelcro_sync.config import Secret, Settings
-from pelcro_sync.errors import ConfigError, PelcroSyncError, error_from_response, redact
+from pelcro_sync.errors import ConfigError, PelcroSyncError, error_from_response
+from pelcro_sync.redact import redact
 
 # Pelcro documents 172800 s (two days); used when a token response omits expires_in.
 DEFAULT_EXPIRES_IN = 172_800

@@ -1,20 +1,27 @@
-"""Scrub secrets from text before it is shown, logged or stored.
+"""Scrub secrets from text before it is shown, logged or stored: the one place that knows how.
 
 Every `Secret` registers its value here when created, so a message that somehow picked one
 up (an exception from a library, a URL with a token in it) is still cleaned on the way out.
+Patterns catch the secrets we were never told about: bearer tokens, URL passwords, and
+`password=` / `api_key=` / `token=` pairs.
 """
 
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;]+")
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+(@)")
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:access_token|client_secret|code|api_key|token)=)[^&\s]+")
+MASK = "***"
+_BEARER = re.compile(r"(?i)\bbearer\s+(?!\*\*\*)[^\s'\",;]+")
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_PASSWORD_KV = re.compile(r"(?i)(password\s*=\s*)('[^']*'|[^\s&]+)")
+_SECRET_KV = re.compile(
+    r"(?i)\b(api[_-]?key|access[_-]?token|refresh[_-]?token|client[_-]?secret|secret|token"
+    r"|authorization)(\"?\s*[=:]\s*\"?)(?!bearer\b)(?!\*\*\*)[^\s&\"',;]+"
+)
 
 _known: set[str] = set()
 _lock = threading.Lock()
-MASK = "****"
 
 
 def register(value: str) -> None:
@@ -24,16 +31,22 @@ def register(value: str) -> None:
             _known.add(value)
 
 
-def redact(text: str) -> str:
-    """`text` with every known secret, bearer token, URL password and secret query value masked."""
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """`text` with every known secret (and `extra` ones) and every secret-looking pair masked."""
     with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
+        values = sorted({*_known, *(v for v in extra if v)}, key=len, reverse=True)
+    for value in values:
         if value in text:
             text = text.replace(value, MASK)
-    text = _BEARER.sub(rf"\g<1>{MASK}", text)
-    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<2>", text)
-    return _QUERY_SECRET.sub(rf"\g<1>{MASK}", text)
+    text = _BEARER.sub(f"Bearer {MASK}", text)
+    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
+    text = _PASSWORD_KV.sub(rf"\g<1>{MASK}", text)
+    return _SECRET_KV.sub(rf"\g<1>\g<2>{MASK}", text)
+
+
+def one_line(text: str, *, limit: int = 1000) -> str:
+    """`text` redacted, on one line, at most `limit` characters: fit for a log or a table."""
+    return redact(" ".join(text.split()))[:limit]
 
 
 class RedactingFilter(logging.Filter):

@@ -9,14 +9,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from pelcro_sync.config import Settings
 from pelcro_sync.errors import ConfigError
+from pelcro_sync.redact import redact
 from pelcro_sync.warehouse.errors import WarehouseError
 
 DRIVER = "postgresql+psycopg"
 # Spellings people paste from Heroku, libpq docs and psql; all mean Postgres through psycopg 3.
 _REWRITE = {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg3"}
-_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
-_BEARER = re.compile(r"(?i)bearer\s+[^\s'\",]+")
-_PASSWORD_KV = re.compile(r"(?i)(password\s*=\s*)('[^']*'|\S+)")
 CONNECT_TIMEOUT_S = 10
 
 
@@ -28,7 +26,7 @@ def normalize_url(raw: str, *, name: str = "DATABASE_URL") -> str:
     except (ArgumentError, ValueError):
         raise ConfigError(
             f"{name} is not a URL such as postgresql+psycopg://user:password@host:5432/db; "
-            f"got {mask(value)!r}"
+            f"got {redact(value)!r}"
         ) from None
     if url.drivername not in _REWRITE:
         raise ConfigError(
@@ -64,15 +62,8 @@ def describe(url: str | URL) -> str:
     try:
         parsed = url if isinstance(url, URL) else make_url(url)
     except (ArgumentError, ValueError):
-        return mask(str(url))
+        return redact(str(url))
     return unquote(parsed.render_as_string(hide_password=True))  # a socket path reads as one
-
-
-def mask(text_: str) -> str:
-    """`text_` with URL passwords, `password=` pairs and bearer tokens replaced by ***."""
-    text_ = _USERINFO.sub(r"\1***@", text_)
-    text_ = _PASSWORD_KV.sub(r"\1***", text_)
-    return _BEARER.sub("Bearer ***", text_)
 
 
 def check_connection(engine: Engine) -> str:
@@ -89,7 +80,7 @@ def connection_error(exc: BaseException, *, url: str | URL) -> WarehouseError:
     where = describe(url)
     raw = str(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
     lines = [ln.strip() for ln in raw.splitlines() if ln.strip() and not ln.startswith("(")]
-    detail = mask(lines[-1] if lines else type(exc).__name__)
+    detail = redact(lines[-1] if lines else type(exc).__name__)
     # libpq prefixes the server's own reason ("FATAL:  database "x" does not exist") with noise.
     detail = re.split(r"FATAL:\s+", detail)[-1]
     lower = raw.lower()

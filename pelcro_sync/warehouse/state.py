@@ -4,7 +4,6 @@ The caller owns the transaction, so a page's upsert and its checkpoint commit to
 """
 
 import os
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,15 +16,11 @@ from sqlalchemy import Connection, MetaData, Table, case, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.warehouse.engine import mask
+from pelcro_sync.redact import one_line
 from pelcro_sync.warehouse.schema import RUN_COUNTS, RUN_STATUSES, sync_runs_table, sync_state_table
 
 MAX_ERROR_CHARS = 1000
 STALE_AFTER = timedelta(hours=6)
-_SECRET_KV = re.compile(
-    r"(?i)\b(api[_-]?key|access[_-]?token|client[_-]?secret|secret|token|authorization)"
-    r"(\"?\s*[=:]\s*\"?)(?!bearer\b)[^\s&\"',;]+"
-)
 
 
 @dataclass(frozen=True)
@@ -71,15 +66,9 @@ def _now() -> datetime:
 
 
 def redact(message: str | None) -> str | None:
-    """One line, at most MAX_ERROR_CHARS, with bearer tokens, keys and URL passwords masked.
-
-    Callers pass messages already free of secrets; this is the last line of defence.
-    """
-    if message is None:
-        return None
-    one_line = " ".join(message.split())
-    cleaned = _SECRET_KV.sub(r"\1\2***", mask(one_line))
-    return cleaned[:MAX_ERROR_CHARS]
+    """One line, at most MAX_ERROR_CHARS, secrets masked: callers pass messages already free
+    of secrets, and this is the last line of defence before the database."""
+    return None if message is None else one_line(message, limit=MAX_ERROR_CHARS)
 
 
 def start_run(conn: Connection, *, schema: str, site_id: int, entity: str, mode: str) -> str:

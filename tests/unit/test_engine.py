@@ -4,6 +4,7 @@ import pytest
 
 from pelcro_sync.config import Settings
 from pelcro_sync.errors import ConfigError, PelcroSyncError
+from pelcro_sync.redact import redact
 from pelcro_sync.warehouse import engine as wh
 from pelcro_sync.warehouse.errors import WarehouseError
 
@@ -45,9 +46,10 @@ def test_describe_masks_the_password() -> None:
     assert described == "postgresql+psycopg://u:***@db:5432/w"
 
 
-def test_mask_covers_urls_bearer_tokens_and_libpq_passwords() -> None:
-    masked = wh.mask("x postgresql://u:pw1@h/d Authorization: Bearer tok2 password=pw3")
+def test_redact_covers_urls_bearer_tokens_and_libpq_passwords() -> None:
+    masked = redact("x postgresql://u:pw1@h/d Authorization: Bearer tok2 password=pw3")
     assert not {"pw1", "tok2", "pw3"} & set(masked.replace("/", " ").replace("@", " ").split())
+    assert masked == "x postgresql://u:***@h/d Authorization: Bearer *** password=***"
 
 
 def test_make_engine_sets_pre_ping_and_timeout() -> None:

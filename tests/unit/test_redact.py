@@ -1,0 +1,43 @@
+"""The one redactor: registered secrets and secret-looking text never get through."""
+
+import logging
+
+import pytest
+
+from pelcro_sync.config import Secret
+from pelcro_sync.redact import RedactingFilter, one_line, redact
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer ***"),
+        ("postgresql://u:s3cret@host/db", "postgresql://u:***@host/db"),
+        ("host=db password='x y' user=u", "host=db password=*** user=u"),
+        ('{"client_secret": "cs_123", "a": 1}', '{"client_secret": "***", "a": 1}'),
+        ("api_key=k_42&site_id=7", "api_key=***&site_id=7"),
+        ("GET /customers?site_id=4996: 401 the key was rejected", None),
+        ("set PELCRO_CLIENT_SECRET and PELCRO_REDIRECT_URI", None),
+        ("tokens last two days", None),
+    ],
+    ids=["bearer", "url-password", "libpq-password", "json-secret", "query-key",
+         "site-id-is-not-secret", "variable-names-stay", "prose-stays"],
+)  # fmt: skip
+def test_redact_masks_secrets_and_leaves_the_rest(text: str, expected: str | None) -> None:
+    assert redact(text) == (text if expected is None else expected)
+
+
+def test_a_secret_is_masked_wherever_it_appears_once_created() -> None:
+    Secret("pk_live_registered_value_1")
+    assert redact("oops pk_live_registered_value_1 leaked") == "oops *** leaked"
+
+
+def test_one_line_collapses_and_truncates() -> None:
+    assert one_line("a\n  b\tc", limit=3) == "a b"
+
+
+def test_log_filter_redacts_the_rendered_message() -> None:
+    secret = Secret("tok_for_the_log_filter")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent %s", (secret.reveal(),), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "sent ***"
