@@ -1,0 +1,1 @@
+"""Dagster definitions for pelcro-sync, one module per kind; `definitions.py` gathers them."""

@@ -1,0 +1,116 @@
+"""One asset per Pelcro entity, made by a factory over the registry: adding an entity to
+`pelcro_sync.entities` adds its asset, with no code here."""
+
+from typing import Any
+
+import dagster as dg
+
+from dagster_project.defs import queries
+from dagster_project.defs.partitions import SITE_PARTITIONS
+from dagster_project.defs.resources import PelcroResource, WarehouseResource
+from pelcro_sync.entities import ENTITIES, Entity
+from pelcro_sync.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from pelcro_sync.sync import EntityResult, sync_entity
+
+GROUP = "pelcro"
+# Every asset draws on the one API budget of the account; cap concurrent steps with
+# `dagster instance concurrency set pelcro_api N` (or `concurrency.pools` in dagster.yaml).
+API_POOL = "pelcro_api"
+# Transient failures (429 or 5xx after the client's own retries, timeouts, a dropped
+# database connection) are retried; the next attempt resumes from the last committed page.
+RETRY = dg.RetryPolicy(
+    max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+# Retrying cannot fix these: fail the step at once.
+PERMANENT = (AuthError, PermissionDeniedError, ConfigError, ValidationError, NotFoundError)
+
+_COLUMN_TYPES = {"json": "jsonb", "timestamp": "timestamptz"}
+
+
+def asset_key(entity: Entity | str) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, entity if isinstance(entity, str) else entity.name])
+
+
+def column_schema(entity: Entity) -> dg.TableSchema:
+    columns = [dg.TableColumn("site_id", "bigint"), dg.TableColumn("id", "bigint")]
+    columns += [dg.TableColumn(f.name, _COLUMN_TYPES.get(f.kind, f.kind)) for f in entity.fields]
+    columns += [
+        dg.TableColumn("_raw", "jsonb", description="the record as the API sent it"),
+        dg.TableColumn("_synced_at", "timestamptz", description="when the row last changed"),
+        dg.TableColumn("_deleted_at", "timestamptz", description="set when deleted in Pelcro"),
+    ]
+    return dg.TableSchema(columns=columns)
+
+
+def build_entity_asset(entity: Entity) -> dg.AssetsDefinition:
+    """The asset syncing `entity` for one site partition into its warehouse table."""
+
+    @dg.asset(
+        key=asset_key(entity),
+        group_name=GROUP,
+        kinds={"postgres", "python"},
+        pool=API_POOL,
+        partitions_def=SITE_PARTITIONS,
+        retry_policy=RETRY,
+        description=f"Pelcro `{entity.name}` (GET {entity.path}), one partition per site, "
+        f"upserted into the warehouse table `{entity.name}` keyed by (site_id, id).",
+        metadata={"dagster/column_schema": column_schema(entity), "api_path": entity.path},
+    )
+    def _sync(
+        context: dg.AssetExecutionContext, pelcro: PelcroResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        site_id = int(context.partition_key)
+        try:
+            with pelcro.get_client() as client:
+                result = sync_entity(
+                    client, engine=warehouse.engine, entity=entity, site_id=site_id,
+                    schema=warehouse.schema_name,
+                )  # fmt: skip
+        except PERMANENT as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        return dg.MaterializeResult(metadata=result_metadata(result, entity, warehouse))
+
+    return _sync
+
+
+def result_metadata(
+    result: EntityResult, entity: Entity, warehouse: WarehouseResource
+) -> dict[str, Any]:
+    """What one sync did, the rows the site now has, and a small preview (no secrets, no PII)."""
+    schema = warehouse.schema_name
+    with warehouse.engine.connect() as conn:
+        rows = queries.live_rows(conn, schema=schema, table=entity.name, site_id=result.site_id)
+        preview = queries.preview_markdown(
+            conn, schema=schema, entity=entity, site_id=result.site_id
+        )
+    return {
+        "dagster/row_count": rows,
+        "dagster/table_name": f"{schema}.{entity.name}",
+        "site_id": result.site_id,
+        "mode": result.mode,
+        "records_read": result.records_read,
+        "api_total": result.api_total,
+        "pages": result.pages,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "deleted": result.deleted,
+        "dropped": result.dropped,
+        "type_errors": sum(result.type_errors.values()),
+        "type_errors_by_field": dict(result.type_errors),
+        "requests": result.requests,
+        "throttled_429": result.throttled,
+        "retries": result.retries,
+        "duration_s": round(result.duration_s, 3),
+        "resumed_from_page": result.resumed_from_page,
+        "preview": dg.MetadataValue.md(preview),
+    }
+
+
+ENTITY_ASSETS: list[dg.AssetsDefinition] = [build_entity_asset(e) for e in ENTITIES]
