@@ -273,10 +273,18 @@ class PelcroClient:
         return self._budget
 
     def _bootstrap_budget(self) -> ratelimit.Budget:
-        return ratelimit.account_budget(
+        """Paces `GET /account` before the rate is known: by the rate another process on this
+        machine learnt, else the documented default."""
+        probe = ratelimit.account_budget(
             base_url=self.settings.base_url,
             credential=self._secret,
             per_minute=DEFAULT_RATE_LIMIT,
+        )
+        recorded = getattr(probe, "recorded_rate", lambda: None)()
+        if recorded is None or recorded == DEFAULT_RATE_LIMIT:
+            return probe
+        return ratelimit.account_budget(
+            base_url=self.settings.base_url, credential=self._secret, per_minute=recorded
         )
 
     def _warn_if_token_expiring(self) -> None:

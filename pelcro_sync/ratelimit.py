@@ -172,10 +172,21 @@ class FileBudget:
         self.path = path or Path(tempfile.gettempdir()) / f"pelcro-sync-budget-{key}"
         self._clock, self._sleep = clock, sleep
 
+    @staticmethod
+    def account_path(*, base_url: str, credential: str) -> Path:
+        key = fingerprint(f"{base_url.rstrip('/')}#{credential}")
+        return Path(tempfile.gettempdir()) / f"pelcro-sync-budget-{key}"
+
+    def recorded_rate(self) -> float | None:
+        """The rate the last user of this file paced by (learnt from `GET /account`)."""
+        try:
+            return _read_state(self.path.read_bytes()[:64])[2]
+        except OSError:
+            return None
+
     @classmethod
     def for_account(cls, *, base_url: str, credential: str, per_minute: float) -> "FileBudget":
-        key = fingerprint(f"{base_url.rstrip('/')}#{credential}")
-        return cls(per_minute, key=key)
+        return cls(per_minute, path=cls.account_path(base_url=base_url, credential=credential))
 
     def _update(self, change: Callable[[float, float, float], tuple[float, float, float]]) -> float:
         import fcntl  # POSIX only; imported here so the module loads everywhere
@@ -183,9 +194,10 @@ class FileBudget:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            tat, paused = _read_state(os.pread(fd, 64, 0))
+            tat, paused, _ = _read_state(os.pread(fd, 64, 0))
             result, tat, paused = change(tat, paused, self._clock())
-            data = f"{tat!r} {paused!r}".encode().ljust(64)
+            # The rate rides along so the next process can pace its first request by it.
+            data = f"{tat!r} {paused!r} {self.per_minute!r}".encode().ljust(64)
             os.pwrite(fd, data, 0)
             return result
         finally:
@@ -214,13 +226,19 @@ class FileBudget:
         self._update(push)
 
 
-def _read_state(raw: bytes) -> tuple[float, float]:
-    """(tat, pause deadline) from the budget file; an empty or garbled file starts afresh."""
+def _read_state(raw: bytes) -> tuple[float, float, float | None]:
+    """(tat, pause deadline, rate) from the budget file; an empty or garbled file starts
+    afresh, and a file from before the rate was recorded has none."""
+    fields = raw.decode(errors="replace").split()
     try:
-        tat, paused = (float(x) for x in raw.decode().split()[:2])
-    except ValueError:
-        return float("-inf"), float("-inf")
-    return tat, paused
+        tat, paused = float(fields[0]), float(fields[1])
+    except (IndexError, ValueError):
+        return float("-inf"), float("-inf"), None
+    try:
+        rate = float(fields[2])
+    except (IndexError, ValueError):
+        rate = None
+    return tat, paused, rate if rate and rate > 0 else None
 
 
 _FILE_BUDGETS: dict[tuple[str, float], "FileBudget"] = {}

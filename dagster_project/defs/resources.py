@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from pelcro_sync.client import DEFAULT_RATE_LIMIT, PelcroClient
+from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import (
     DEFAULT_BASE_URL,
     DEFAULT_OAUTH_URL,
@@ -26,7 +26,6 @@ from pelcro_sync.config import (
     parse_schema,
     parse_site_ids,
 )
-from pelcro_sync.ratelimit import FileBudget, fingerprint
 from pelcro_sync.warehouse import migrate
 from pelcro_sync.warehouse.engine import describe, make_engine, resolve_database_url
 
@@ -60,37 +59,15 @@ class PelcroResource(dg.ConfigurableResource):
 
     @contextmanager
     def get_client(self) -> Iterator[PelcroClient]:
-        """A client for one step or sensor tick, drawing on the cross-process budget."""
-        settings = self.to_settings()
-        credential = settings.require_credential().reveal()
-        rate = settings.rate_limit or _learn_rate(settings, credential)
-        budget = FileBudget.for_account(
-            base_url=settings.base_url, credential=credential, per_minute=rate
-        )
-        with PelcroClient(settings, budget=budget, concurrency=self.concurrency) as client:
+        """A client for one step or sensor tick; the library paces every client of an account
+        through one machine-wide budget, so all step processes and runs share it."""
+        with PelcroClient(self.to_settings(), concurrency=self.concurrency) as client:
             yield client
 
 
 def _secret(value: str | None) -> Secret | None:
     value = (value or "").strip()
     return Secret(value) if value else None
-
-
-# (base URL, credential fingerprint) -> requests per minute learnt from `GET /account`.
-_RATES: dict[tuple[str, str], int] = {}
-
-
-def _learn_rate(settings: Settings, credential: str) -> int:
-    """The account's rate limit from `GET /account`, once per process; that request is paced
-    at the documented default on the shared budget (set PELCRO_RATE_LIMIT to skip it)."""
-    key = (settings.base_url, fingerprint(credential))
-    if key not in _RATES:
-        budget = FileBudget.for_account(
-            base_url=settings.base_url, credential=credential, per_minute=DEFAULT_RATE_LIMIT
-        )
-        with PelcroClient(settings, budget=budget, concurrency=1) as probe:
-            _RATES[key] = probe.rate_limit()
-    return _RATES[key]
 
 
 # Migrations run once per process and (url, schema), before the first write of any step.

@@ -168,3 +168,12 @@ def test_file_budget_survives_a_garbled_file(tmp_path: Path) -> None:
 def test_file_budget_name_comes_from_a_fingerprint() -> None:
     budget = FileBudget.for_account(base_url="https://x", credential="topsecret", per_minute=60)
     assert "topsecret" not in str(budget.path)
+
+
+def test_file_budget_records_its_rate_for_the_next_process(tmp_path) -> None:
+    """A process that learnt the account's rate leaves it in the file, so another process
+    can pace its very first request (GET /account) by it instead of the default."""
+    path = tmp_path / "budget"
+    assert FileBudget(120, path=path).recorded_rate() is None
+    FileBudget(30, path=path, sleep=lambda s: None).acquire()
+    assert FileBudget(120, path=path).recorded_rate() == 30
