@@ -23,6 +23,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
+$(VENV)/.bench-synced: $(VENV)/.synced
+	$(UV) sync --frozen --inexact --group bench --python $(PYTHON)
+	@touch $@
+
 install: $(VENV)/.synced ## create .venv with the locked dependencies
 
 demo: install ## sandbox + embedded Postgres + a full sync, then the summary and example queries
@@ -40,7 +44,7 @@ format: install ## ruff format and autofix
 	$(RUN)/ruff format .
 	$(RUN)/ruff check --fix .
 
-bench: install ## benchmarks: rate-limited read, throughput, write path (prints tables)
+bench: $(VENV)/.bench-synced ## benchmarks: rate-limited read, throughput, write path (prints tables)
 	$(RUN)/python -m bench
 
 dev: install ## the Dagster UI against the configured Pelcro and warehouse
