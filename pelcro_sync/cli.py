@@ -80,6 +80,10 @@ def migrate(ctx: Context) -> None:
 @cli.command(
     help="Sync ENTITY tables (all when none is named) for the configured sites, "
     "with a progress bar per entity and a summary table. Migrates first if needed. "
+    "Without --full: the fast path (newest first, stopping at the first page with nothing "
+    "new or changed) for entities the API lists newest first; the others get a full scan "
+    "once their last complete scan is over 24 h old, else are skipped. "
+    "With --full: a reconcile scan of every page, then deletes confirmed and marked. "
     f"Entities: {', '.join(BY_NAME)}. " + ENV_HELP
 )
 @click.argument("entities", nargs=-1, metavar="[ENTITY]...")
@@ -91,7 +95,29 @@ def migrate(ctx: Context) -> None:
     metavar="ID",
     help="Site id to sync (repeatable). Default: PELCRO_SITE_ID, else every site.",
 )
-@click.option("--full", is_flag=True, help="Reconcile scan: read every page of every entity.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Reconcile scan: read every page, then mark records gone from Pelcro as deleted "
+    "(each confirmed by a GET answering 404, or by a second scan).",
+)
+@click.option(
+    "--max-delete-share",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="SHARE",
+    help="Stop instead of marking when more than this share of an entity's live rows would "
+    "be deleted at once (0..1; 1 allows any). Default: PELCRO_MAX_DELETE_SHARE, else 0.1.",
+)
+@click.option(
+    "--wait",
+    "lock_wait_s",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another run of the same site and entity to finish.",
+)
 @click.option(
     "--workers",
     default=4,
@@ -100,13 +126,26 @@ def migrate(ctx: Context) -> None:
 )
 @pass_ctx
 def sync(
-    ctx: Context, entities: Sequence[str], sites: Sequence[int], full: bool, workers: int
+    ctx: Context,
+    entities: Sequence[str],
+    sites: Sequence[int],
+    full: bool,
+    max_delete_share: float | None,
+    lock_wait_s: float,
+    workers: int,
 ) -> None:
     from pelcro_sync.commands import sync as run_sync
 
     chosen = [_entity(name) for name in entities]
     run_sync(
-        ctx.settings(), entities=chosen, sites=list(sites), full=full, workers=workers, console=out
+        ctx.settings(),
+        entities=chosen,
+        sites=list(sites),
+        full=full,
+        workers=workers,
+        console=out,
+        max_delete_share=max_delete_share,
+        lock_wait_s=lock_wait_s,
     )
 
 
@@ -212,6 +251,55 @@ def oauth_exchange(ctx: Context, code: str) -> None:
     from pelcro_sync.commands import exchange
 
     exchange(ctx.settings(), code, console=out, notes=err)
+
+
+WEBHOOK_ENV_HELP = (
+    "Reads PELCRO_WEBHOOK_SECRET (the signing secret from Pelcro: Settings → Notifications), "
+    "DATABASE_URL (embedded Postgres when unset) and PELCRO_SCHEMA (also from ./.env)."
+)
+
+
+@cli.group(
+    help="Pelcro webhooks: receive and verify deliveries (serve), apply them to the "
+    "entity tables (apply). " + WEBHOOK_ENV_HELP
+)
+def webhooks() -> None:
+    pass
+
+
+@webhooks.command(
+    "serve",
+    help="Receive Pelcro webhooks until stopped: verify X-Pelcro-Hmac-SHA256, store each "
+    "event once in _webhook_events, answer 200. Put it behind a TLS proxy and register its "
+    "public URL in Pelcro. " + WEBHOOK_ENV_HELP,
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8766, show_default=True, help="Port (0 picks a free one).")
+@click.option(
+    "--tolerance",
+    default=3 * 24 * 3600,
+    show_default=True,
+    help="Refuse events whose `created` is older than this many seconds (0: never).",
+)
+@pass_ctx
+def webhooks_serve(ctx: Context, host: str, port: int, tolerance: int) -> None:
+    from pelcro_sync.webhooks.run import serve
+
+    serve(ctx.settings(), host=host, port=port, tolerance_s=tolerance, console=out)
+
+
+@webhooks.command(
+    "apply",
+    help="Apply pending stored events to the entity tables once (the Dagster sensor does "
+    "this continuously). Objects naming no site go to PELCRO_SITE_ID when it names one site. "
+    "Reads DATABASE_URL, PELCRO_SCHEMA and PELCRO_SITE_ID.",
+)
+@click.option("--limit", default=100_000, show_default=True, help="Most events to apply.")
+@pass_ctx
+def webhooks_apply(ctx: Context, limit: int) -> None:
+    from pelcro_sync.webhooks.run import apply_once
+
+    apply_once(ctx.settings(), limit=limit, console=out)
 
 
 def _entity(name: str):

@@ -15,6 +15,7 @@ from pelcro_sync.config import Settings
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.progress import SyncProgress, summary_table
+from pelcro_sync.reconcile import DeletePolicy
 from pelcro_sync.redact import redact
 from pelcro_sync.runner import explain, open_warehouse, plan, resolve_sites, run_tasks
 from pelcro_sync.warehouse import migrate as migrations
@@ -81,9 +82,12 @@ def sync(
     full: bool,
     workers: int,
     console: Console,
+    max_delete_share: float | None = None,
+    lock_wait_s: float = 0.0,
 ) -> None:
     """Sync with live progress and a summary table; raise a one-line error if any failed."""
     settings.require_credential()
+    policy = DeletePolicy.from_env(max_delete_share)
     warehouse = open_warehouse(settings)
     with PelcroClient(settings) as client:
         site_ids = resolve_sites(client, sites or settings.site_ids)
@@ -97,6 +101,8 @@ def sync(
             workers=workers,
             on_start=progress.start,
             on_page=progress.page,
+            delete_policy=policy,
+            lock_wait_s=lock_wait_s,
         )
     console.print(summary_table(results, failures))
     if failures:

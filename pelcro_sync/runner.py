@@ -16,6 +16,7 @@ from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import AuthError, PelcroSyncError, PermissionDeniedError
+from pelcro_sync.reconcile import DeletePolicy
 from pelcro_sync.redact import redact
 from pelcro_sync.sync import EntityResult, ProgressCallback, sync_entity
 from pelcro_sync.warehouse import migrate
@@ -87,8 +88,13 @@ def run_tasks(
     workers: int = 4,
     on_start: Callable[[Task], None] | None = None,
     on_page: ProgressCallback | None = None,
+    delete_policy: DeletePolicy | None = None,
+    lock_wait_s: float = 0.0,
 ) -> tuple[list[EntityResult], list[tuple[Task, BaseException]]]:
     """Run tasks on a thread pool; each has its own client, all share the process budget.
+
+    `full`: reconcile scans (every page, then delete detection); otherwise the fast path,
+    with a full scan for the entities it cannot cover once they are stale.
 
     Returns the results of the tasks that finished and the failures. A fatal error (the
     key rejected, no permission) cancels the tasks not yet started.
@@ -106,8 +112,10 @@ def run_tasks(
                 entity=task.entity,
                 site_id=task.site_id,
                 schema=warehouse.schema,
-                full=full,
+                mode="full" if full else "fast",
                 on_page=on_page,
+                delete_policy=delete_policy,
+                lock_wait_s=lock_wait_s,
             )
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync") as pool:

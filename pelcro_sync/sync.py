@@ -1,7 +1,13 @@
-"""One entity of one site: fetch pages -> normalize -> upsert -> checkpoint, returning counts.
+"""One entity of one site, in one of two modes, returning counts.
 
-Each page commits in one transaction together with its checkpoint, so a run killed at any
-point leaves the warehouse consistent and the next run resumes from the last committed page.
+- "full" (reconcile): read every page in `scan_sort` order and upsert; each page commits in
+  one transaction with its checkpoint and its seen ids, so a run killed at any point leaves
+  the warehouse consistent and the next run resumes after the last committed page. A scan
+  that reaches its end then detects deletes (`pelcro_sync.reconcile`).
+- "fast": newest first until nothing new (`pelcro_sync.fastpath`), for entities that can be
+  listed so; the others get a full scan when stale and are skipped otherwise.
+
+Two runs of one site and entity never overlap (`pelcro_sync.locks`).
 """
 
 import logging
@@ -9,19 +15,28 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
 
+from pelcro_sync import fastpath, reconcile
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import PelcroSyncError
-from pelcro_sync.normalize import normalize
+from pelcro_sync.locks import entity_lock
+from pelcro_sync.normalize import NormalizedBatch, normalize
 from pelcro_sync.pagination import Page
+from pelcro_sync.reconcile import DeletePolicy
 from pelcro_sync.warehouse import state
-from pelcro_sync.warehouse.upsert import upsert_batch
+from pelcro_sync.warehouse.upsert import UpsertCounts, upsert_batch
 
 log = logging.getLogger(__name__)
+
+Mode = Literal["fast", "full"]
+# An entity the fast path cannot cover gets a full scan in a fast run once its last
+# complete scan is older than this.
+DEFAULT_STALE_AFTER = timedelta(hours=24)
 
 
 @dataclass
@@ -32,7 +47,7 @@ class EntityResult:
     site_id: int
     mode: str
     run_id: str = ""
-    status: str = "running"
+    status: str = "running"  # running, succeeded, failed; or skipped (no run recorded)
     pages: int = 0
     records_read: int = 0
     inserted: int = 0
@@ -48,10 +63,23 @@ class EntityResult:
     throttled: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    delete_candidates: int = 0
+    confirm_gets: int = 0
+    note: str | None = None
 
     @property
     def written(self) -> int:
         return self.inserted + self.updated + self.deleted
+
+    def add_page(self, page: Page, batch: NormalizedBatch, counts: UpsertCounts) -> None:
+        self.pages += 1
+        self.records_read += len(page.records)
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.dropped += batch.dropped
+        self.type_errors.update(batch.type_errors)
+        self.api_total = page.total
 
 
 # Called after every committed page, from the syncing thread: (result so far, page).
@@ -66,37 +94,89 @@ def sync_entity(
     site_id: int,
     schema: str,
     full: bool = False,
+    mode: Mode | None = None,
     on_page: ProgressCallback | None = None,
+    delete_policy: DeletePolicy | None = None,
+    lock_wait_s: float = 0.0,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> EntityResult:
-    """Read every page of `entity` on `site_id` and upsert it; resume a scan left unfinished.
+    """Sync `entity` on `site_id`: a reconcile scan ("full", the default, or `full=True`)
+    or the fast path ("fast"; a full scan instead when the fast path cannot cover it).
 
-    Raises the underlying `PelcroSyncError` after recording the failed run.
+    Raises:
+        SyncInProgressError: another run of this site and entity holds the lock.
+        DeleteSafetyError: the scan would mark too many rows deleted (run recorded failed).
+        PelcroSyncError: whatever else stopped it, after recording the failed run.
     """
-    result = EntityResult(entity=entity.name, site_id=site_id, mode="full" if full else "scan")
+    requested: Mode = "full" if full else (mode or "full")
+    with entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name,
+                     wait_s=lock_wait_s):  # fmt: skip
+        with engine.connect() as conn:
+            current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
+        chosen, note = choose_mode(entity, current, requested=requested, stale_after=stale_after)
+        if chosen is None:
+            return EntityResult(entity.name, site_id, mode="fast", status="skipped", note=note)
+        result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
+        policy = delete_policy or DeletePolicy.from_env()
+        _run(client, engine=engine, entity=entity, schema=schema, result=result,
+             on_page=on_page, policy=policy)  # fmt: skip
+        return result
+
+
+def choose_mode(
+    entity: Entity, current: state.SyncState | None, *, requested: Mode, stale_after: timedelta
+) -> tuple[Mode | None, str | None]:
+    """The mode to run (None: skip) and why, when it is not the one requested."""
+    if requested == "full":
+        return "full", None
+    scanned_at = current.last_complete_scan_at if current else None
+    if scanned_at is None:
+        return "full", "no complete scan yet: full scan first"
+    if entity.newest_first is not None:
+        return "fast", None
+    if current is not None and current.scan_next_page:
+        return "full", "not covered by the fast path: resuming its unfinished scan"
+    age = datetime.now(UTC) - scanned_at
+    if age > stale_after:
+        return "full", f"not covered by the fast path: last complete scan {_hours(age)} ago"
+    return None, f"not covered by the fast path; last complete scan {_hours(age)} ago"
+
+
+def _hours(age: timedelta) -> str:
+    return f"{age.total_seconds() / 3600:.1f} h"
+
+
+def _run(
+    client: PelcroClient,
+    *,
+    engine: Engine,
+    entity: Entity,
+    schema: str,
+    result: EntityResult,
+    on_page: ProgressCallback | None,
+    policy: DeletePolicy,
+) -> None:
     started = time.monotonic()
     stats_before = client.stats.snapshot()
+    site_id = result.site_id
     with engine.begin() as conn:
         state.fail_stale_runs(conn, schema=schema, site_id=site_id, entity=entity.name)
         result.run_id = state.start_run(
             conn, schema=schema, site_id=site_id, entity=entity.name, mode=result.mode
         )
-        start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
-    if start_page > 1:
-        result.resumed_from_page = start_page
-        log.info(
-            "%s site %s: resuming the unfinished scan at page %s", entity.name, site_id, start_page
-        )
+
+    def tally(page: Page, batch: NormalizedBatch, counts: UpsertCounts) -> None:
+        result.add_page(page, batch, counts)
+        if on_page is not None:
+            on_page(result, page)
+
     try:
-        _scan(
-            client,
-            engine=engine,
-            entity=entity,
-            site_id=site_id,
-            schema=schema,
-            start_page=start_page,
-            result=result,
-            on_page=on_page,
-        )
+        if result.mode == "fast":
+            fastpath.read_newest(client, engine=engine, entity=entity, site_id=site_id,
+                                 schema=schema, tally=tally)  # fmt: skip
+        else:
+            _reconcile(client, engine=engine, entity=entity, schema=schema, result=result,
+                       tally=tally, policy=policy)  # fmt: skip
         result.status = "succeeded"
     except BaseException as exc:
         result.status = "failed"
@@ -107,7 +187,34 @@ def sync_entity(
     finally:
         _account(result, client=client, before=stats_before, started=started)
         _finish(engine, schema=schema, result=result)
-    return result
+
+
+def _reconcile(
+    client: PelcroClient,
+    *,
+    engine: Engine,
+    entity: Entity,
+    schema: str,
+    result: EntityResult,
+    tally: fastpath.Tally,
+    policy: DeletePolicy,
+) -> None:
+    """Scan every page (resuming an unfinished scan), then detect deletes."""
+    site_id = result.site_id
+    with engine.connect() as conn:
+        start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
+    if start_page > 1:
+        result.resumed_from_page = start_page
+        log.info("%s site %s: resuming the unfinished scan at page %s",
+                 entity.name, site_id, start_page)  # fmt: skip
+    _scan(client, engine=engine, entity=entity, site_id=site_id, schema=schema,
+          start_page=start_page, result=result, tally=tally)  # fmt: skip
+    outcome = reconcile.detect_deletes(
+        client, engine=engine, entity=entity, site_id=site_id, schema=schema, policy=policy
+    )
+    result.deleted += outcome.marked
+    result.delete_candidates = outcome.candidates
+    result.confirm_gets = outcome.confirm_gets
 
 
 def _resume_page(conn: Connection, *, schema: str, entity: Entity, site_id: int) -> int:
@@ -129,7 +236,7 @@ def _scan(
     schema: str,
     start_page: int,
     result: EntityResult,
-    on_page: ProgressCallback | None,
+    tally: fastpath.Tally,
 ) -> None:
     last_page: Page | None = None
     max_id = 0
@@ -137,37 +244,19 @@ def _scan(
         batch = normalize(entity, page.records)
         if len(batch.frame):
             max_id = max(max_id, int(batch.frame["id"].max()))
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # the page, its seen ids and the checkpoint: all or none
             counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
-            state.save_progress(
-                conn,
-                schema=schema,
-                site_id=site_id,
-                entity=entity.name,
-                run_id=result.run_id,
-                next_page=page.number + 1,
-                sort=entity.scan_sort or "",
-                max_id=max_id,
-            )
-        result.pages += 1
-        result.records_read += len(page.records)
-        result.inserted += counts.inserted
-        result.updated += counts.updated
-        result.unchanged += counts.unchanged
-        result.dropped += batch.dropped
-        result.type_errors.update(batch.type_errors)
-        result.api_total = page.total
+            reconcile.record_seen(conn, schema=schema, site_id=site_id, entity=entity.name,
+                                  ids=reconcile.seen_ids(page.records),
+                                  first=page.number == 1)  # fmt: skip
+            state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
+                                run_id=result.run_id, next_page=page.number + 1,
+                                sort=entity.scan_sort or "", max_id=max_id)  # fmt: skip
         last_page = page
-        if on_page is not None:
-            on_page(result, page)
+        tally(page, batch, counts)
     with engine.begin() as conn:
-        state.complete_scan(
-            conn,
-            schema=schema,
-            site_id=site_id,
-            entity=entity.name,
-            total=last_page.total if last_page else 0,
-        )
+        state.complete_scan(conn, schema=schema, site_id=site_id, entity=entity.name,
+                            total=last_page.total if last_page else 0)  # fmt: skip
 
 
 def _account(

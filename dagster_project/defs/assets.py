@@ -16,7 +16,9 @@ from pelcro_sync.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from pelcro_sync.sync import EntityResult, sync_entity
+from pelcro_sync.locks import SyncInProgressError
+from pelcro_sync.reconcile import DeleteSafetyError
+from pelcro_sync.sync import EntityResult, Mode, sync_entity
 
 GROUP = "pelcro"
 # Every asset draws on the one API budget of the account; cap concurrent steps with
@@ -27,8 +29,27 @@ API_POOL = "pelcro_api"
 RETRY = dg.RetryPolicy(
     max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
-# Retrying cannot fix these: fail the step at once.
-PERMANENT = (AuthError, PermissionDeniedError, ConfigError, ValidationError, NotFoundError)
+# Retrying cannot fix these: fail the step at once. Another run holding the site's entity
+# (e.g. the nightly reconcile still going when a fast run starts) is not retried either:
+# the next tick comes soon, and a mass delete needs an operator.
+PERMANENT = (
+    AuthError, PermissionDeniedError, ConfigError, ValidationError, NotFoundError,
+    SyncInProgressError, DeleteSafetyError,
+)  # fmt: skip
+# Run tag picking the mode: "fast" (the frequent schedule) or "full" (the reconcile scan,
+# also what a run without the tag does, e.g. a materialization launched by hand).
+MODE_TAG = "pelcro/mode"
+MODES: tuple[Mode, ...] = ("fast", "full")
+
+
+def run_mode(tags: dict[str, str]) -> Mode:
+    """The mode a run's tags ask for; "full" when none."""
+    value = tags.get(MODE_TAG, "full").strip().lower()
+    for mode in MODES:
+        if value == mode:
+            return mode
+    raise dg.Failure(description=f"run tag {MODE_TAG}={value!r}: use fast or full")
+
 
 _COLUMN_TYPES = {"json": "jsonb", "timestamp": "timestamptz"}
 
@@ -66,11 +87,12 @@ def build_entity_asset(entity: Entity) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, pelcro: PelcroResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         site_id = int(context.partition_key)
+        mode = run_mode(dict(context.run.tags))
         try:
-            with pelcro.get_client() as client:
+            with pelcro.get_client(site_id=site_id) as client:
                 result = sync_entity(
                     client, engine=warehouse.engine, entity=entity, site_id=site_id,
-                    schema=warehouse.schema_name,
+                    schema=warehouse.schema_name, mode=mode,
                 )  # fmt: skip
         except PERMANENT as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -94,6 +116,8 @@ def result_metadata(
         "dagster/table_name": f"{schema}.{entity.name}",
         "site_id": result.site_id,
         "mode": result.mode,
+        "status": result.status,
+        "note": result.note or "",
         "records_read": result.records_read,
         "api_total": result.api_total,
         "pages": result.pages,
@@ -101,6 +125,8 @@ def result_metadata(
         "updated": result.updated,
         "unchanged": result.unchanged,
         "deleted": result.deleted,
+        "delete_candidates": result.delete_candidates,
+        "confirm_gets": result.confirm_gets,
         "dropped": result.dropped,
         "type_errors": sum(result.type_errors.values()),
         "type_errors_by_field": dict(result.type_errors),

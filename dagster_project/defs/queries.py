@@ -93,3 +93,14 @@ def scanned_sites(conn: Connection, *, schema: str, entity: str) -> dict[int, in
         "WHERE entity = :e ORDER BY site_id"
     )
     return {int(s): t for s, t in conn.execute(sql, {"e": entity}).all()}
+
+
+def changed_since_scan(conn: Connection, *, schema: str, entity: str, site_id: int) -> bool:
+    """Whether rows of the site changed after its last complete scan (a fast run, a webhook):
+    then the API's total at that scan is no longer an exact expectation."""
+    sql = text(
+        f'SELECT EXISTS (SELECT 1 FROM "{schema}"."{entity}" t WHERE t.site_id = :s AND '
+        f't._synced_at > (SELECT last_complete_scan_at FROM "{schema}"."_sync_state" '
+        "WHERE site_id = :s AND entity = :e))"
+    )
+    return bool(conn.execute(sql, {"s": site_id, "e": entity}).scalar_one())

@@ -1,18 +1,21 @@
-"""The job over every Pelcro asset and the schedule that runs it once per site partition."""
+"""The job over every Pelcro asset and its two schedules, one run per site partition each:
+the fast path every 15 minutes and the reconcile scan (with delete detection) nightly."""
 
 import os
 
 import dagster as dg
 
-from dagster_project.defs.assets import GROUP
+from dagster_project.defs.assets import GROUP, MODE_TAG
 from dagster_project.defs.partitions import SITES
 
-DEFAULT_CRON = "0 * * * *"  # hourly
+DEFAULT_FAST_CRON = "*/15 * * * *"
+DEFAULT_RECONCILE_CRON = "0 3 * * *"  # nightly, 03:00 UTC
 
 pelcro_sync_job = dg.define_asset_job(
     name="pelcro_sync_job",
     selection=dg.AssetSelection.groups(GROUP),
-    description="Sync every Pelcro entity of one site, then run its checks.",
+    description="Sync every Pelcro entity of one site, then run its checks; the run tag "
+    f"`{MODE_TAG}` picks fast or full (full when absent).",
     tags={
         # Run retries, for failures outside a step (a crashed run worker, a lost node); they
         # need `run_retries: {enabled: true}` in the instance's dagster.yaml. Step failures
@@ -24,20 +27,51 @@ pelcro_sync_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    name="pelcro_sync_schedule",
-    job=pelcro_sync_job,
-    # An environment variable, not I/O: read when the code location loads.
-    cron_schedule=os.environ.get("PELCRO_SYNC_CRON", "").strip() or DEFAULT_CRON,
-    execution_timezone="UTC",
-    description="One run of pelcro_sync_job per site partition (cron: PELCRO_SYNC_CRON, "
-    "hourly by default).",
-)
-def pelcro_sync_schedule(
-    context: dg.ScheduleEvaluationContext,
+def _cron(*names: str, default: str) -> str:
+    # Environment variables, not I/O: read when the code location loads.
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return default
+
+
+def _site_runs(
+    context: dg.ScheduleEvaluationContext, *, mode: str
 ) -> list[dg.RunRequest] | dg.SkipReason:
     sites = context.instance.get_dynamic_partitions(SITES)
     if not sites:
         return dg.SkipReason("no site partitions yet: pelcro_sites_sensor adds them")
     tick = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else ""
-    return [dg.RunRequest(run_key=f"{site}@{tick}", partition_key=site) for site in sites]
+    return [
+        dg.RunRequest(run_key=f"{mode}:{site}@{tick}", partition_key=site, tags={MODE_TAG: mode})
+        for site in sites
+    ]
+
+
+@dg.schedule(
+    name="pelcro_sync_schedule",
+    job=pelcro_sync_job,
+    cron_schedule=_cron("PELCRO_FAST_CRON", "PELCRO_SYNC_CRON", default=DEFAULT_FAST_CRON),
+    execution_timezone="UTC",
+    description="The fast path, one run per site partition (cron: PELCRO_FAST_CRON, every "
+    "15 minutes by default): new and changed records of the entities listed newest first.",
+)
+def pelcro_sync_schedule(
+    context: dg.ScheduleEvaluationContext,
+) -> list[dg.RunRequest] | dg.SkipReason:
+    return _site_runs(context, mode="fast")
+
+
+@dg.schedule(
+    name="pelcro_reconcile_schedule",
+    job=pelcro_sync_job,
+    cron_schedule=_cron("PELCRO_RECONCILE_CRON", default=DEFAULT_RECONCILE_CRON),
+    execution_timezone="UTC",
+    description="The reconcile scan, one run per site partition (cron: PELCRO_RECONCILE_CRON, "
+    "03:00 UTC by default): every page of every entity, then deletes confirmed and marked.",
+)
+def pelcro_reconcile_schedule(
+    context: dg.ScheduleEvaluationContext,
+) -> list[dg.RunRequest] | dg.SkipReason:
+    return _site_runs(context, mode="full")

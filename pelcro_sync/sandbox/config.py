@@ -50,6 +50,8 @@ class SandboxConfig:
         faults: injected failure rates.
         huge_value_bytes: when > 0, one customer's metadata carries a string this long.
         token_ttl: lifetime of OAuth access tokens in seconds (Pelcro: 2 days).
+        webhook_url, webhook_secret: when both are set, `mutate` delivers signed webhooks
+            for its changes there (see sandbox/webhooks.py).
     """
 
     seed: int = 7
@@ -61,6 +63,8 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     huge_value_bytes: int = 0
     token_ttl: int = 172800
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.sites <= 9:

@@ -183,6 +183,10 @@ class Sandbox:
             for record_id in doomed:
                 for hit_entity, hit_id in data.delete(_entity(entity), int(record_id)):
                     result["deleted"].setdefault(hit_entity, []).append(hit_id)
+        if self.config.webhook_url:
+            from pelcro_sync.sandbox.webhooks import send_for_mutation
+
+            send_for_mutation(self, result, account_id=account_id)
         return result
 
 

@@ -33,6 +33,10 @@ COLUMN_TYPES: dict[Kind, type[TypeEngine] | TypeEngine] = {
 # A leading underscore tells analysts these are pelcro-sync's bookkeeping, not Pelcro data.
 SYNC_RUNS = "_sync_runs"
 SYNC_STATE = "_sync_state"
+SCAN_SEEN = "_scan_seen"
+DELETE_CANDIDATES = "_delete_candidates"
+WEBHOOK_EVENTS = "_webhook_events"
+WEBHOOK_APPLIED = "_webhook_applied"
 RUN_STATUSES = ("running", "succeeded", "failed")
 RUN_COUNTS = (
     "records_read",
@@ -109,6 +113,75 @@ def sync_state_table(metadata: MetaData) -> Table:
     )
 
 
+def scan_seen_table(metadata: MetaData) -> Table:
+    """The ids the scan in flight has read, per site and entity: kept in Postgres, not in
+    memory, so a million records cost no RAM and a resumed scan still knows what it saw."""
+    return Table(
+        SCAN_SEEN,
+        metadata,
+        Column("site_id", BigInteger, nullable=False),
+        Column("entity", Text, nullable=False),
+        Column("id", BigInteger, nullable=False),
+        PrimaryKeyConstraint("site_id", "entity", "id", name="_scan_seen_pkey"),
+    )
+
+
+def delete_candidates_table(metadata: MetaData) -> Table:
+    """Live rows a complete scan did not see, waiting for confirmation before `_deleted_at`."""
+    return Table(
+        DELETE_CANDIDATES,
+        metadata,
+        Column("site_id", BigInteger, nullable=False),
+        Column("entity", Text, nullable=False),
+        Column("id", BigInteger, nullable=False),
+        Column("first_missed_at", TIMESTAMPTZ, nullable=False),
+        Column(
+            "misses",
+            Integer,
+            nullable=False,
+            server_default=text("1"),
+            comment="complete scans in a row that did not see the record",
+        ),
+        PrimaryKeyConstraint("site_id", "entity", "id", name="_delete_candidates_pkey"),
+    )
+
+
+def webhook_events_table(metadata: MetaData) -> Table:
+    """Every webhook delivery, stored once by event id before the receiver answers 2xx."""
+    return Table(
+        WEBHOOK_EVENTS,
+        metadata,
+        Column("event_id", Text, nullable=False, comment="Pelcro's evt_... id"),
+        Column("type", Text, nullable=False),
+        Column("created_at", TIMESTAMPTZ, nullable=False, comment="the envelope's `created`"),
+        Column("received_at", TIMESTAMPTZ, nullable=False),
+        Column("entity", Text, nullable=True, comment="entity table the type concerns"),
+        Column("site_id", BigInteger, nullable=True, comment="object's site_id or site_ids[0]"),
+        Column("object_id", BigInteger, nullable=True),
+        Column("payload", JSONB, nullable=False, comment="the envelope as delivered"),
+        Column("applied_at", TIMESTAMPTZ, nullable=True),
+        Column("apply_note", Text, nullable=True, comment="applied, stale, unknown type, ..."),
+        Column("apply_error", Text, nullable=True, comment="one-line reason it could not apply"),
+        PrimaryKeyConstraint("event_id", name="_webhook_events_pkey"),
+        Index("ix__webhook_events_applied_at_created_at", "applied_at", "created_at"),
+        Index("ix__webhook_events_entity_object_id", "entity", "object_id"),
+    )
+
+
+def webhook_applied_table(metadata: MetaData) -> Table:
+    """Per site, entity and object: the newest event applied, so an older one never wins."""
+    return Table(
+        WEBHOOK_APPLIED,
+        metadata,
+        Column("site_id", BigInteger, nullable=False),
+        Column("entity", Text, nullable=False),
+        Column("object_id", BigInteger, nullable=False),
+        Column("last_event_created", TIMESTAMPTZ, nullable=False),
+        Column("last_event_id", Text, nullable=False),
+        PrimaryKeyConstraint("site_id", "entity", "object_id", name="_webhook_applied_pkey"),
+    )
+
+
 def build_metadata(schema: str) -> MetaData:
     """All warehouse tables in `schema`: the migrations' target and `alembic check`'s truth."""
     metadata = MetaData(schema=schema)
@@ -116,4 +189,8 @@ def build_metadata(schema: str) -> MetaData:
         entity_table(metadata, entity)
     sync_runs_table(metadata)
     sync_state_table(metadata)
+    scan_seen_table(metadata)
+    delete_candidates_table(metadata)
+    webhook_events_table(metadata)
+    webhook_applied_table(metadata)
     return metadata

@@ -72,9 +72,14 @@ def test_sync_one_entity_shows_a_summary_and_a_second_run_changes_nothing(
     assert first.returncode == 0, first.stderr
     assert "pelcro-sync summary" in first.stdout
     assert f"{expected:,} records read, {expected:,} rows written" in first.stdout
+    # Without --full the second run is the fast path: one page, newest first, nothing new.
     second = run("sync", "customers", "--site", site, env=env)
     assert second.returncode == 0, second.stderr
-    assert f"{expected:,} records read, 0 rows written" in second.stdout
+    assert f"{min(expected, 100):,} records read, 0 rows written" in second.stdout
+    assert " fast " in second.stdout
+    full = run("sync", "--full", "customers", "--site", site, env=env)
+    assert full.returncode == 0, full.stderr
+    assert f"{expected:,} records read, 0 rows written" in full.stdout
     assert count(pg_engine, env["PELCRO_SCHEMA"], "customers") == expected
     status = run("status", env=env)
     assert status.returncode == 0 and "customers" in status.stdout and "succeeded" in status.stdout

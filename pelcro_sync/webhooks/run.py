@@ -1,0 +1,80 @@
+"""What `pelcro-sync webhooks serve` and `webhooks apply` do, apart from argument parsing."""
+
+import logging
+
+from rich.console import Console
+
+from pelcro_sync.config import Secret, Settings
+from pelcro_sync.errors import ConfigError
+from pelcro_sync.warehouse import migrate as migrations
+from pelcro_sync.warehouse.engine import (
+    check_connection,
+    describe,
+    make_engine,
+    resolve_database_url,
+)
+from pelcro_sync.webhooks.apply import ApplyCounts, apply_pending
+from pelcro_sync.webhooks.server import Receiver, WebhookServer
+from pelcro_sync.webhooks.signature import DEFAULT_TOLERANCE_S
+
+
+def require_secret(settings: Settings) -> Secret:
+    if settings.webhook_secret is None:
+        raise ConfigError(
+            "PELCRO_WEBHOOK_SECRET is not set: copy the webhook signing secret from Pelcro "
+            "(Settings → Notifications) into it"
+        )
+    return settings.webhook_secret
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    console: Console,
+) -> None:
+    """Receive webhooks until interrupted, on a migrated warehouse."""
+    secret = require_secret(settings)  # before any I/O: a missing secret is a one-liner
+    url = resolve_database_url(settings)
+    engine = make_engine(url)
+    check_connection(engine)
+    migrations.upgrade(url, schema=settings.schema)
+    receiver = Receiver(engine, settings.schema, secret, tolerance_s=tolerance_s)
+    server = WebhookServer((host, port), receiver)
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("pelcro_sync.webhooks").setLevel(logging.INFO)
+    console.print(
+        f"receiving Pelcro webhooks on {server.url} -> {describe(url)} schema "
+        f"{settings.schema}; put it behind TLS. Ctrl-C stops.",
+        soft_wrap=True,
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        engine.dispose()
+
+
+def apply_once(settings: Settings, *, limit: int, console: Console) -> ApplyCounts:
+    """Apply every pending event once and print the counts."""
+    url = resolve_database_url(settings)
+    engine = make_engine(url)
+    try:
+        check_connection(engine)
+        migrations.upgrade(url, schema=settings.schema)
+        counts = apply_pending(
+            engine, schema=settings.schema, default_site_id=default_site(settings), limit=limit
+        )
+    finally:
+        engine.dispose()
+    console.print(", ".join(f"{k} {v}" for k, v in counts.as_dict().items()))
+    return counts
+
+
+def default_site(settings: Settings) -> int | None:
+    """The site for objects that name none: PELCRO_SITE_ID when it names exactly one."""
+    return settings.site_ids[0] if len(settings.site_ids) == 1 else None
