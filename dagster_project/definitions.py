@@ -4,9 +4,19 @@ import dagster as dg
 
 from dagster_project.defs.assets import ENTITY_ASSETS
 from dagster_project.defs.checks import ENTITY_CHECKS
+from dagster_project.defs.freshness import (
+    FRESHNESS_CHECKS,
+    pelcro_freshness_job,
+    pelcro_freshness_schedule,
+)
 from dagster_project.defs.resources import pelcro_from_env, warehouse_from_env
-from dagster_project.defs.schedules import pelcro_sync_job, pelcro_sync_schedule
+from dagster_project.defs.schedules import (
+    pelcro_reconcile_schedule,
+    pelcro_sync_job,
+    pelcro_sync_schedule,
+)
 from dagster_project.defs.sensors import pelcro_sites_sensor
+from dagster_project.defs.webhook_sensor import pelcro_webhooks_sensor
 
 defs = dg.Definitions(
     # One process per run, steps in turn: a step's client already keeps 8 requests in flight,
@@ -16,10 +26,10 @@ defs = dg.Definitions(
     # through pelcro_sync.ratelimit.FileBudget, which the multiprocess executor would use too.
     executor=dg.in_process_executor,
     assets=ENTITY_ASSETS,
-    asset_checks=ENTITY_CHECKS,
-    jobs=[pelcro_sync_job],
-    schedules=[pelcro_sync_schedule],
-    sensors=[pelcro_sites_sensor],
+    asset_checks=[*ENTITY_CHECKS, *FRESHNESS_CHECKS],
+    jobs=[pelcro_sync_job, pelcro_freshness_job],
+    schedules=[pelcro_sync_schedule, pelcro_reconcile_schedule, pelcro_freshness_schedule],
+    sensors=[pelcro_sites_sensor, pelcro_webhooks_sensor],
     resources={
         "pelcro": pelcro_from_env(),
         "warehouse": warehouse_from_env(),

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
-from pelcro_sync import pagination, ratelimit, retry
+from pelcro_sync import budget_pg, pagination, ratelimit, retry
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.errors import MalformedBodyError, TransportError, error_from_response
@@ -261,30 +261,29 @@ class PelcroClient:
         self._sleep(decision.delay)
 
     def _get_budget(self) -> ratelimit.Budget:
-        """The machine-wide budget of this account, made on first use (learning the rate may
+        """The shared budget of this account (Postgres when PELCRO_BUDGET_URL is set, else
+        machine-wide), made on first use (learning the rate may
         take one `GET /account` first, paced at the documented default)."""
         if self._budget is None:
             rate = self.rate_limit()
             with self._budget_lock:
                 if self._budget is None:
-                    self._budget = ratelimit.account_budget(
-                        base_url=self.settings.base_url, credential=self._secret, per_minute=rate
+                    self._budget = budget_pg.configured_budget(
+                        self.settings, credential=self._secret, per_minute=rate
                     )
         return self._budget
 
     def _bootstrap_budget(self) -> ratelimit.Budget:
-        """Paces `GET /account` before the rate is known: by the rate another process on this
-        machine learnt, else the documented default."""
-        probe = ratelimit.account_budget(
-            base_url=self.settings.base_url,
-            credential=self._secret,
-            per_minute=DEFAULT_RATE_LIMIT,
+        """Paces `GET /account` before the rate is known: by the rate another process sharing
+        the budget learnt, else the documented default."""
+        probe = budget_pg.configured_budget(
+            self.settings, credential=self._secret, per_minute=DEFAULT_RATE_LIMIT
         )
         recorded = getattr(probe, "recorded_rate", lambda: None)()
         if recorded is None or recorded == DEFAULT_RATE_LIMIT:
             return probe
-        return ratelimit.account_budget(
-            base_url=self.settings.base_url, credential=self._secret, per_minute=recorded
+        return budget_pg.configured_budget(
+            self.settings, credential=self._secret, per_minute=recorded
         )
 
     def _warn_if_token_expiring(self) -> None:

@@ -65,6 +65,9 @@ class Settings:
     webhook_secret: Secret | None = field(default=None)
     # Unix seconds when PELCRO_ACCESS_TOKEN lapses (tokens last two days), if known.
     access_token_expires_at: float | None = None
+    # PELCRO_BUDGET_URL: a Postgres URL (or `warehouse`) holding the request budget that
+    # processes on every host share; unset, the budget is shared on this machine only.
+    budget_url: str | None = None
 
     @property
     def credential(self) -> Secret | None:
@@ -126,6 +129,7 @@ class Settings:
             schema=parse_schema(get("PELCRO_SCHEMA") or DEFAULT_SCHEMA),
             webhook_secret=secret("PELCRO_WEBHOOK_SECRET"),
             access_token_expires_at=parse_expiry(get("PELCRO_ACCESS_TOKEN_EXPIRES_AT")),
+            budget_url=get("PELCRO_BUDGET_URL"),
         )
 
 

@@ -14,6 +14,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
+from pelcro_sync import accounts as pelcro_accounts
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import (
     DEFAULT_BASE_URL,
@@ -41,6 +42,20 @@ class PelcroResource(dg.ConfigurableResource):
     oauth_url: str = DEFAULT_OAUTH_URL
     rate_limit: int | None = None
     concurrency: int = 8
+    # PELCRO_BUDGET_URL (or DATABASE_URL when it says `warehouse`): the budget shared by hosts.
+    budget_url: str | None = None
+    # PELCRO_ACCOUNTS: names of several accounts. Their credentials are read from the run's
+    # environment (PELCRO_<NAME>_API_KEY, ...) by the library when a client is made, so no
+    # secret enters Dagster config; the site decides the account.
+    accounts: str = ""
+
+    # The run's site partition (its `dagster/partition` tag): picks the account of a client.
+    _site: int | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.run
+        partition = run.tags.get("dagster/partition") if run is not None else None
+        self._site = int(partition) if partition and partition.isdigit() else None
 
     def to_settings(self) -> Settings:
         """The library's settings, validated with the same one-line errors as the CLI."""
@@ -51,18 +66,53 @@ class PelcroResource(dg.ConfigurableResource):
             base_url=parse_http_url("PELCRO_BASE_URL", self.base_url),
             oauth_url=parse_http_url("PELCRO_OAUTH_URL", self.oauth_url),
             rate_limit=parse_rate_limit(str(self.rate_limit)) if self.rate_limit else None,
+            budget_url=self.budget_url or None,
         )
+
+    def settings_for_site(self, site_id: int | None) -> Settings:
+        """One account's settings: this resource's own, or with PELCRO_ACCOUNTS the account
+        that owns `site_id` (its configured sites, else its `GET /account`)."""
+        if not self.accounts.strip():
+            return self.to_settings()
+        accounts = self._accounts()
+        if site_id is None:
+            if len(accounts) == 1:
+                return accounts[0].settings
+            raise dg.DagsterInvariantViolationError(
+                "several Pelcro accounts are configured: a client needs the site to choose one"
+            )
+        return pelcro_accounts.account_for_site(accounts, site_id, list_sites=_list_sites).settings
+
+    def all_site_ids(self) -> list[int]:
+        """Every site to sync, over all accounts (for the sites sensor)."""
+        if not self.accounts.strip():
+            with self.get_client() as client:
+                return list(client.site_ids())
+        return sorted(pelcro_accounts.sites_by_account(self._accounts(), list_sites=_list_sites))
+
+    def _accounts(self) -> tuple[pelcro_accounts.Account, ...]:
+        accounts = pelcro_accounts.load_accounts()
+        wanted = pelcro_accounts.parse_names(self.accounts)
+        return tuple(a for a in accounts if a.name in wanted)
 
     @property
     def has_credential(self) -> bool:
-        return bool(self.api_key or self.access_token)
+        return bool(self.api_key or self.access_token or self.accounts.strip())
 
     @contextmanager
-    def get_client(self) -> Iterator[PelcroClient]:
+    def get_client(self, *, site_id: int | None = None) -> Iterator[PelcroClient]:
         """A client for one step or sensor tick; the library paces every client of an account
-        through one machine-wide budget, so all step processes and runs share it."""
-        with PelcroClient(self.to_settings(), concurrency=self.concurrency) as client:
+        through one shared budget (machine-wide, or in Postgres with PELCRO_BUDGET_URL), so
+        all step processes and runs share it. With several accounts, `site_id` (default: the
+        run's site partition) picks the account."""
+        settings = self.settings_for_site(site_id if site_id is not None else self._site)
+        with PelcroClient(settings, concurrency=self.concurrency) as client:
             yield client
+
+
+def _list_sites(account: pelcro_accounts.Account) -> tuple[int, ...]:
+    with PelcroClient(account.settings) as client:
+        return client.site_ids()
 
 
 def _secret(value: str | None) -> Secret | None:
@@ -125,6 +175,13 @@ def pelcro_from_env() -> PelcroResource:
         api_key="PELCRO_API_KEY", access_token="PELCRO_ACCESS_TOKEN", site_ids="PELCRO_SITE_ID",
         base_url="PELCRO_BASE_URL", oauth_url="PELCRO_OAUTH_URL",
     )  # fmt: skip
+    env |= _env_vars(accounts="PELCRO_ACCOUNTS")
+    budget = os.environ.get("PELCRO_BUDGET_URL", "").strip()
+    if budget:
+        # `warehouse` means the warehouse's URL; either way config holds a variable's name.
+        var = "DATABASE_URL" if budget == "warehouse" else "PELCRO_BUDGET_URL"
+        # Without DATABASE_URL, `warehouse` stays literal and the library says what is missing.
+        env["budget_url"] = dg.EnvVar(var) if os.environ.get(var, "").strip() else budget
     if os.environ.get("PELCRO_RATE_LIMIT", "").strip():
         return PelcroResource(**env, rate_limit=dg.EnvVar.int("PELCRO_RATE_LIMIT"))
     return PelcroResource(**env)

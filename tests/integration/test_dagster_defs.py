@@ -14,9 +14,14 @@ from sqlalchemy import Engine, text
 from dagster_project.definitions import defs
 from dagster_project.defs.assets import API_POOL, ENTITY_ASSETS, GROUP, asset_key
 from dagster_project.defs.checks import ENTITY_CHECKS, REFERENCES
+from dagster_project.defs.freshness import FRESHNESS_CHECKS
 from dagster_project.defs.partitions import SITE_PARTITIONS
 from dagster_project.defs.resources import pelcro_from_env, warehouse_from_env
-from dagster_project.defs.schedules import pelcro_sync_job, pelcro_sync_schedule
+from dagster_project.defs.schedules import (
+    pelcro_reconcile_schedule,
+    pelcro_sync_job,
+    pelcro_sync_schedule,
+)
 from dagster_project.defs.sensors import pelcro_sites_sensor
 from pelcro_sync.entities import ENTITIES
 
@@ -36,8 +41,10 @@ def test_definitions_load_with_nothing_configured(monkeypatch: pytest.MonkeyPatc
     job = repo.get_job("pelcro_sync_job")
     assert job.partitions_def == SITE_PARTITIONS
     assert job.executor_def.name == "in_process"  # why: see definitions.py
-    assert [s.name for s in repo.schedule_defs] == ["pelcro_sync_schedule"]
-    assert [s.name for s in repo.sensor_defs] == ["pelcro_sites_sensor"]
+    assert sorted(s.name for s in repo.schedule_defs) == [
+        "pelcro_freshness_schedule", "pelcro_reconcile_schedule", "pelcro_sync_schedule",
+    ]  # fmt: skip
+    assert [s.name for s in repo.sensor_defs] == ["pelcro_sites_sensor", "pelcro_webhooks_sensor"]
 
 
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
@@ -320,5 +327,59 @@ def test_schedule_requests_one_run_per_site(instance: dg.DagsterInstance) -> Non
     requests = pelcro_sync_schedule(context)
     assert [r.partition_key for r in requests] == ["11", "12", "13"]
     assert len({r.run_key for r in requests}) == 3
+    assert {r.tags["pelcro/mode"] for r in requests} == {"fast"}
     assert pelcro_sync_schedule.job_name == pelcro_sync_job.name
-    assert pelcro_sync_schedule.cron_schedule == "0 * * * *"
+    assert pelcro_sync_schedule.cron_schedule == "*/15 * * * *"
+
+
+def test_reconcile_schedule_requests_a_full_run_per_site_nightly(
+    instance: dg.DagsterInstance,
+) -> None:
+    instance.add_dynamic_partitions("pelcro_site", ["11", "12"])
+    when = datetime(2030, 1, 1, 3, tzinfo=UTC)
+    requests = pelcro_reconcile_schedule(
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+    )
+    assert [(r.partition_key, r.tags["pelcro/mode"]) for r in requests] == [
+        ("11", "full"), ("12", "full"),
+    ]  # fmt: skip
+    assert pelcro_reconcile_schedule.job_name == pelcro_sync_job.name
+    assert pelcro_reconcile_schedule.cron_schedule == "0 3 * * *"
+
+
+def test_fast_tag_reads_one_page_and_freshness_flags_a_stale_site(
+    small_sandbox, dropped_schema: str, pg_engine: Engine
+) -> None:
+    """A run tagged pelcro/mode=fast after a full one reads one page of customers and skips
+    subscriptions (scanned recently); the freshness check fails once a site goes stale."""
+    site = str(small_sandbox.site_ids[0])
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SITE_PARTITIONS.name, [site])
+    chosen = [ASSETS_BY_KEY[asset_key(n)] for n in ("customers", "subscriptions")]
+    full = dg.materialize(chosen, resources=_resources(), partition_key=site, instance=instance)
+    fast = dg.materialize(chosen, resources=_resources(), partition_key=site, instance=instance,
+                          tags={"pelcro/mode": "fast"})  # fmt: skip
+    assert full.success and fast.success
+    meta = _materializations(fast)
+    assert (meta["customers"]["mode"], meta["customers"]["requests"]) == ("fast", 1)
+    assert (meta["subscriptions"]["status"], meta["subscriptions"]["requests"]) == ("skipped", 0)
+
+    def freshness() -> dict[str, dg.AssetCheckEvaluation]:
+        result = dg.materialize(
+            [*chosen, *FRESHNESS_CHECKS], selection=dg.AssetSelection.all_asset_checks(),
+            resources=_resources(), instance=instance,
+        )  # fmt: skip
+        return {c.asset_key.path[-1]: c for c in result.get_asset_check_evaluations()}
+
+    assert all(c.passed for c in freshness().values())
+    with pg_engine.begin() as conn:
+        conn.execute(
+            text(
+                f'UPDATE "{dropped_schema}"._sync_state SET last_success_at = now() - '
+                "interval '2 days' WHERE entity = 'customers'"
+            )
+        )
+    verdicts = freshness()
+    assert not verdicts["customers"].passed and verdicts["subscriptions"].passed
+    assert verdicts["customers"].severity == dg.AssetCheckSeverity.WARN
+    assert site in verdicts["customers"].metadata["stale_sites"].value
