@@ -50,6 +50,9 @@ bench: $(VENV)/.bench-synced ## benchmarks: rate-limited read, throughput, write
 dev: install ## the Dagster UI against the configured Pelcro and warehouse
 	$(RUN)/pelcro-sync dev
 
+prod-local: install ## production shape here: deploy/dagster.yaml, Postgres storage (db dagster_prod), webserver + daemon
+	deploy/prod_local.sh
+
 migrate: install ## bring the warehouse schema to the latest migration
 	$(RUN)/pelcro-sync migrate
 
@@ -60,6 +63,6 @@ sandbox: install ## serve the local Pelcro API emulator on 127.0.0.1:8765
 	$(RUN)/pelcro-sync sandbox
 
 clean: ## remove the environment and local data
-	rm -rf $(VENV) $(TOOLS) .data .dagster_home
+	rm -rf $(VENV) $(TOOLS) .data .dagster_home .dagster_prod
 
-.PHONY: help install demo test lint format bench dev migrate revision sandbox clean
+.PHONY: help install demo test lint format bench dev migrate revision sandbox clean prod-local

@@ -6,7 +6,7 @@ the staging table empties itself at commit (`ON COMMIT DELETE ROWS`). It is crea
 session rather than per batch: a table per batch costs catalog churn on every page.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,9 +74,9 @@ def upsert_batch(
         cur.execute(_stage_ddl(ent, stage))
         _copy_frame(cur, ent, stage, frame)
         params = {"site_id": site_id, "synced_at": synced_at}
+        # The merge also empties the staging table (its rows come from a DELETE … RETURNING),
+        # so a second batch in one transaction starts clean without another round trip.
         inserted, written = cur.execute(_merge_sql(ent, schema, stage), params).fetchone()  # type: ignore[misc]
-        # Emptied now, not only at commit, so a second batch in one transaction starts clean.
-        cur.execute(sql.SQL("DELETE FROM pg_temp.{}").format(stage))
     return UpsertCounts(inserted, written - inserted, len(frame) - written)
 
 
@@ -135,7 +135,22 @@ def _table(entity: Entity | str, schema: str) -> sql.Identifier:
     return sql.Identifier(schema, get_entity(name).name)
 
 
-def _stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
+# Rendered statements per (entity, schema): composing them costs more than a page's COPY.
+_SQL_CACHE: dict[tuple[str, ...], sql.SQL] = {}
+
+
+def _cached(key: tuple[str, ...], build: Callable[[], sql.Composable]) -> sql.SQL:
+    statement = _SQL_CACHE.get(key)
+    if statement is None:
+        statement = _SQL_CACHE[key] = sql.SQL(build().as_string())
+    return statement
+
+
+def _stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.SQL:
+    return _cached(("ddl", entity.name, stage.as_string()), lambda: _build_stage_ddl(entity, stage))
+
+
+def _build_stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
     columns: list[sql.Composable] = [sql.SQL("id bigint")]
     columns += [
         sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(STAGE_TYPES[f.kind][0]))
@@ -150,15 +165,22 @@ def _stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
 def _copy_frame(
     cur: psycopg.Cursor, entity: Entity, stage: sql.Identifier, frame: pd.DataFrame
 ) -> None:
-    statement = sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT BINARY)").format(stage)
+    statement = _cached(
+        ("copy", stage.as_string()),
+        lambda: sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT BINARY)").format(stage),
+    )
     write_frame(cur, statement, entity=entity, frame=frame)
 
 
 def write_frame(
-    cur: psycopg.Cursor, statement: sql.Composed, *, entity: Entity, frame: pd.DataFrame
+    cur: psycopg.Cursor, statement: sql.SQL | sql.Composed, *, entity: Entity, frame: pd.DataFrame
 ) -> None:
     """Binary COPY of a normalized frame through `statement` (columns: id, fields, _raw)."""
-    wire = ["int8", *(STAGE_TYPES[f.kind][1] for f in entity.fields), "text"]
+    wire = _WIRE_TYPES.get(entity.name)
+    if wire is None:
+        wire = _WIRE_TYPES[entity.name] = [
+            "int8", *(STAGE_TYPES[f.kind][1] for f in entity.fields), "text"
+        ]  # fmt: skip
     columns = [frame["id"].tolist()]
     columns += [_wire_values(frame[f.name], f.kind) for f in entity.fields]
     columns.append(_wire_values(frame["_raw"], "text"))
@@ -172,9 +194,11 @@ def write_frame(
 def _wire_values(column: pd.Series, kind: Kind) -> list[Any]:
     """Python values psycopg's C dumpers take directly, None for null."""
     if kind in ("text", "json"):
-        if column.dtype != object:
-            column = column.astype(object)
-        return column.where(column.notna(), None).tolist() if column.hasnans else column.tolist()
+        texts = column.tolist()
+        # normalize() gives str or None; other frames may hold NaN/NA/NaT for null.
+        if column.dtype != object or not _only_str_or_none(texts):
+            texts = [None if _is_null(v) else v for v in texts]
+        return texts
     mask = column.isna().to_numpy()
     if kind == "timestamp":
         values: np.ndarray = column.dt.as_unit("us").array.asi8 - PG_EPOCH_US
@@ -190,7 +214,23 @@ def _wire_values(column: pd.Series, kind: Kind) -> list[Any]:
     return boxed.tolist()
 
 
-def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.Composed:
+_WIRE_TYPES: dict[str, list[str]] = {}
+
+
+def _only_str_or_none(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {str, type(None)}
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or value != value
+
+
+def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.SQL:
+    key = ("merge", entity.name, schema, stage.as_string())
+    return _cached(key, lambda: _build_merge_sql(entity, schema, stage))
+
+
+def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.Composed:
     names = [*entity.field_names, "_raw"]
     cols = [sql.Identifier(n) for n in names]
     kinds = {f.name: f.kind for f in entity.fields} | {"_raw": "json"}
@@ -201,9 +241,10 @@ def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.Compos
     sets = [sql.SQL("{0} = excluded.{0}").format(c) for c in cols]
     comma = sql.SQL(", ")
     return sql.SQL(
-        "WITH w AS (INSERT INTO {target} AS t (site_id, id, {cols}, _synced_at, _deleted_at)"
+        "WITH s AS (DELETE FROM pg_temp.{stage} RETURNING *),"
+        " w AS (INSERT INTO {target} AS t (site_id, id, {cols}, _synced_at, _deleted_at)"
         " SELECT %(site_id)s::bigint, s.id, {picks},"
-        " coalesce(%(synced_at)s::timestamptz, now()), NULL FROM pg_temp.{stage} AS s"
+        " coalesce(%(synced_at)s::timestamptz, now()), NULL FROM s"
         " ON CONFLICT (site_id, id) DO UPDATE SET {sets},"
         " _synced_at = excluded._synced_at, _deleted_at = NULL"
         " WHERE ({old}) IS DISTINCT FROM ({new}) OR t._deleted_at IS NOT NULL"

@@ -1,0 +1,93 @@
+"""Shared bench plumbing: the sandbox in its own process, a throwaway database, medians."""
+
+import multiprocessing
+import os
+import socket
+import statistics
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from pelcro_sync.sandbox.config import SandboxConfig
+from pelcro_sync.sandbox.runner import serve_forever
+from pelcro_sync.sandbox.sandbox import Sandbox
+
+LOCAL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class RemoteSandbox:
+    base_url: str
+    api_key: str
+    site_ids: list[int]
+    admin_url: str
+
+
+@contextmanager
+def sandbox_process(cfg: SandboxConfig) -> Iterator[RemoteSandbox]:
+    """The sandbox in its own process, so its JSON encoding does not share our GIL."""
+    sandbox = Sandbox(cfg)  # the same seed gives the same key and sites as the child's
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve_forever, args=(cfg, port), kwargs={"on_ready": _quiet}, daemon=True
+    )
+    proc.start()
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                httpx.get(origin + "/api/v1/core/account", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield RemoteSandbox(
+            origin + "/api/v1/core", sandbox.api_key, list(sandbox.site_ids), origin + "/_sandbox"
+        )
+    finally:
+        proc.terminate()
+        proc.join(timeout=5)
+
+
+def _quiet(running: object) -> None:
+    pass
+
+
+def server_url() -> str:
+    return os.environ.get("DATABASE_URL") or LOCAL
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh database on DATABASE_URL's server (or 127.0.0.1:5432), dropped afterwards;
+    yields its SQLAlchemy URL."""
+    server = server_url()
+    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"pelcro_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(server).set(drivername="postgresql+psycopg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def libpq(url: str) -> str:
+    """A SQLAlchemy URL as psycopg's connection string."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
