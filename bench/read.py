@@ -7,21 +7,18 @@ python -m bench.read --paced-seconds 150   # the 2-3 minute run
 import argparse
 import gc
 import multiprocessing
-import socket
 import statistics
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
+from bench.common import sandbox_process
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.ratelimit import reset_shared_budgets
 from pelcro_sync.sandbox.config import SandboxConfig
-from pelcro_sync.sandbox.runner import serve, serve_forever
+from pelcro_sync.sandbox.runner import serve
 from pelcro_sync.sandbox.sandbox import Sandbox
 
 PACED_ENTITIES = ("customers", "invoices", "charges", "addresses")
@@ -159,7 +156,8 @@ def unthrottled(args: argparse.Namespace) -> dict[str, Any]:
     """(b) records per second the client reads and parses with no latency and no limit."""
     reset_shared_budgets()
     cfg = SandboxConfig(customers=args.customers, rate_limit=None, latency=0.0)
-    with sandbox_process(cfg) as (base_url, api_key, site):
+    with sandbox_process(cfg) as remote:
+        base_url, api_key, site = remote.base_url, remote.api_key, remote.site_ids[0]
         settings = Settings(api_key=Secret(api_key), base_url=base_url, rate_limit=1_000_000)
         with PelcroClient(settings, concurrency=args.concurrency) as c:
             gc.freeze()  # measured here: the collector otherwise costs a large share of parsing
@@ -181,35 +179,6 @@ def unthrottled(args: argparse.Namespace) -> dict[str, Any]:
         "requests": stats["requests"],
         "mb_per_s": round(stats["bytes"] / elapsed / 1e6, 1),
     }
-
-
-@contextmanager
-def sandbox_process(cfg: SandboxConfig) -> Iterator[tuple[str, str, int]]:
-    """The sandbox in its own process, so its JSON encoding does not share our GIL."""
-    sandbox = Sandbox(cfg)  # the same seed gives the same key and sites as the child's
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = multiprocessing.get_context("spawn").Process(
-        target=serve_forever, args=(cfg, port), kwargs={"on_ready": _quiet}, daemon=True
-    )
-    proc.start()
-    base_url = f"http://127.0.0.1:{port}/api/v1/core"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base_url + "/account", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        yield base_url, sandbox.api_key, sandbox.site_ids[0]
-    finally:
-        proc.terminate()
-        proc.join(timeout=5)
-
-
-def _quiet(running: object) -> None:
-    pass
 
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
