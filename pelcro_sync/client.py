@@ -1,7 +1,9 @@
 """PelcroClient: the Core API over httpx, with auth, site_id, pacing, retries and redaction."""
 
+import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -321,12 +323,22 @@ def _where(method: str, path: str, params: Mapping[str, Any]) -> str:
     return f"{method} /{path.lstrip('/')}" + (f"?site_id={site}" if site is not None else "")
 
 
+_BIG_INT = re.compile(rb"[:\[,]\s*-?\d{20,}")
+
+
 def _parse_ok(body: bytes, check: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
     """A 2xx body must be a JSON object with `data`; anything else is retried as malformed."""
     try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise MalformedBodyError(f"2xx body is not JSON ({len(body)} bytes)") from None
+        # orjson reads an integer beyond 64 bits as a float, losing digits: such bodies
+        # (rare) take the exact stdlib parser.
+        parsed = json.loads(body) if _BIG_INT.search(body) else orjson.loads(body)
+    except ValueError:  # orjson's JSONDecodeError is one
+        # orjson refuses a lone surrogate escape ("\\ud800"), which is valid JSON: without
+        # this a record carrying one would fail its page on every attempt, forever.
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            raise MalformedBodyError(f"2xx body is not JSON ({len(body)} bytes)") from None
     if not isinstance(parsed, dict) or "data" not in parsed:
         raise MalformedBodyError("2xx body is not a JSON object with a `data` key")
     if check is not None:

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_project.defs import queries
 from dagster_project.defs.partitions import SITE_PARTITIONS
 from dagster_project.defs.resources import PelcroResource, WarehouseResource
+from pelcro_sync import drift
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import (
     AuthError,
@@ -130,6 +131,7 @@ def result_metadata(
         "dropped": result.dropped,
         "type_errors": sum(result.type_errors.values()),
         "type_errors_by_field": dict(result.type_errors),
+        **drift.metadata(result.drift, result.type_errors),
         "requests": result.requests,
         "throttled_429": result.throttled,
         "retries": result.retries,

@@ -47,6 +47,9 @@ CASCADE: dict[str, list[tuple[str, str, int]]] = {
     ],
     "subscriptions": [("memberships", "subscription_id", 0)],
 }
+# An update value that removes the field from the record: `mutate(updates={"customers":
+# {id: {"email": REMOVED}}})` emulates the API dropping a field (schema drift).
+REMOVED: Any = object()
 HARD_DELETE = {"newsletters"}  # DOCUMENTED: DELETE /newsletters/{id} is permanent
 TIME_FIELDS = ("created_at", "created", "updated_at")
 
@@ -85,7 +88,10 @@ class Dataset:
 
     def record(self, entity: str, index: int) -> Record:
         rec = dict(self.ctx.base(entity, index))
-        rec.update(self.updates[entity].get(index, {}))
+        changes = self.updates[entity].get(index, {})
+        rec.update(changes)
+        if REMOVED in changes.values():  # schema drift: the API stopped sending a field
+            return {k: v for k, v in rec.items() if v is not REMOVED}
         return rec
 
     def get(self, entity: str, site: int, record_id: int) -> Record | None:
