@@ -63,9 +63,11 @@ class KeyStore:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_key(
-        self, account_id: int, *, restricted: bool = False, seed_material: str | None = None
-    ) -> str:
-        key = jwt_like(seed_material)
+        self, account_id: int, *, restricted: bool = False, seed_material: str | None = None,
+        value: str | None = None,
+    ) -> str:  # fmt: skip
+        """A new active key; `value` registers a given key string (tests use distinctive ones)."""
+        key = value or jwt_like(seed_material)
         with self.lock:
             self.keys[key] = ApiKey(account_id, restricted=restricted)
         return key

@@ -40,10 +40,14 @@ class OAuthServer:
     codes: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def register(self, account_id: int, redirect_uri: str) -> OAuthClient:
+    def register(
+        self, account_id: int, redirect_uri: str, *, client_secret: str | None = None
+    ) -> OAuthClient:
+        """A new application; `client_secret` sets its secret (random by default)."""
         client = OAuthClient(
-            secrets.token_hex(8), secrets.token_urlsafe(30), redirect_uri, account_id
-        )
+            secrets.token_hex(8), client_secret or secrets.token_urlsafe(30), redirect_uri,
+            account_id,
+        )  # fmt: skip
         self.clients[client.client_id] = client
         return client
 

@@ -120,8 +120,11 @@ class Sandbox:
         raise ValueError(f"unknown site {site_id}")
 
     # --- keys and tokens ---------------------------------------------------------------
-    def create_key(self, *, restricted: bool = False, account_id: int = MAIN_ACCOUNT) -> str:
-        return self.keys.add_key(account_id, restricted=restricted)
+    def create_key(
+        self, *, restricted: bool = False, account_id: int = MAIN_ACCOUNT, value: str | None = None
+    ) -> str:
+        """A new active key (random, or `value` when given)."""
+        return self.keys.add_key(account_id, restricted=restricted, value=value)
 
     def revoke_key(self, key: str) -> None:
         self.keys.set_status(key, "revoked")
