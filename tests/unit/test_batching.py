@@ -1,0 +1,54 @@
+"""Pages batched per transaction: flushed in order, by size, by time, and on the way out."""
+
+import time
+
+import pytest
+
+from pelcro_sync.batching import PageBuffer, PageWriter
+from pelcro_sync.pagination import Page
+
+
+def page(number: int, records: int = 100) -> Page:
+    return Page(number=number, records=[{"id": i} for i in range(records)], last_page=None,
+                total=None)  # fmt: skip
+
+
+def test_an_unthrottled_scan_is_flushed_in_1000_record_batches_in_page_order():
+    flushed: list[list[int]] = []
+    with PageWriter(lambda pages: flushed.append([p.number for p in pages])) as writer:
+        for n in range(1, 26):
+            writer.put(page(n))
+    assert [n for batch in flushed for n in batch] == list(range(1, 26))
+    assert all(len(batch) <= 10 for batch in flushed)
+
+
+def test_a_slow_scan_commits_what_waits_without_waiting_for_more():
+    flushed: list[list[int]] = []
+    with PageWriter(lambda pages: flushed.append([p.number for p in pages])) as writer:
+        writer.put(page(1))
+        deadline = time.monotonic() + 2
+        while not flushed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert flushed == [[1]]  # idle for 0.1 s: committed before the scan goes on
+        writer.put(page(2))
+
+
+def test_the_pages_read_are_flushed_when_the_scan_stops_with_an_error():
+    flushed: list[int] = []
+    with pytest.raises(KeyboardInterrupt), PageWriter(
+        lambda pages: flushed.extend(p.number for p in pages),
+        buffer=PageBuffer(max_seconds=60),
+    ) as writer:  # fmt: skip
+        writer.put(page(1, records=10))
+        writer.put(page(2, records=10))
+        raise KeyboardInterrupt
+    assert flushed == [1, 2]
+
+
+def test_a_failed_flush_stops_the_scan_with_its_error():
+    def fail(pages: list[Page]) -> None:
+        raise RuntimeError("warehouse down")
+
+    with pytest.raises(RuntimeError, match="warehouse down"), PageWriter(fail) as writer:
+        for n in range(1, 100):
+            writer.put(page(n))
