@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from pelcro_sync import drift
 from pelcro_sync.pagination import Page
 from pelcro_sync.runner import Task
 from pelcro_sync.sync import EntityResult
@@ -106,4 +107,13 @@ def summary_table(
         )
     if failures:
         table.caption += f"; {len(failures)} failed (reason below)"
+    # Drift never stops a sync (values stay in _raw), so it must at least be seen: one line
+    # per entity and kind of drift, naming the sites that showed it.
+    sites_by_drift: dict[tuple[str, str], list[str]] = {}
+    for r in sorted(results, key=lambda r: (r.entity, r.site_id)):
+        if seen := drift.describe(r.drift, r.type_errors):
+            sites_by_drift.setdefault((r.entity, seen), []).append(str(r.site_id))
+    for (entity, seen), sites in sites_by_drift.items():
+        label = "site" if len(sites) == 1 else "sites"
+        table.caption += f"\nschema drift in {entity} ({label} {', '.join(sites)}): {seen}"
     return table

@@ -1,8 +1,9 @@
 """One entity of one site, in one of two modes, returning counts.
 
-- "full" (reconcile): read every page in `scan_sort` order and upsert; each page commits in
-  one transaction with its checkpoint and its seen ids, so a run killed at any point leaves
-  the warehouse consistent and the next run resumes after the last committed page. A scan
+- "full" (reconcile): read every page in `scan_sort` order and upsert; a batch of pages
+  (~1,000 records or ~1 s, `pelcro_sync.batching`) commits in one transaction with its
+  checkpoint and its seen ids, so a run killed at any point leaves the warehouse
+  consistent and the next run resumes after the last committed page. A scan
   that reaches its end then detects deletes (`pelcro_sync.reconcile`).
 - "fast": newest first until nothing new (`pelcro_sync.fastpath`), for entities that can be
   listed so; the others get a full scan when stale and are skipped otherwise.
@@ -20,9 +21,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
 
-from pelcro_sync import fastpath, reconcile
+from pelcro_sync import batching, fastpath, reconcile
 from pelcro_sync.client import PelcroClient
-from pelcro_sync.entities import Entity
+from pelcro_sync.drift import Drift
+from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.locks import entity_lock
 from pelcro_sync.normalize import NormalizedBatch, normalize
@@ -66,23 +68,36 @@ class EntityResult:
     delete_candidates: int = 0
     confirm_gets: int = 0
     note: str | None = None
+    drift: Drift = field(default_factory=Drift)  # fields new to / gone from the API
 
     @property
     def written(self) -> int:
         return self.inserted + self.updated + self.deleted
 
     def add_page(self, page: Page, batch: NormalizedBatch, counts: UpsertCounts) -> None:
+        self.add_read(page)
+        self.add_written(batch, counts)
+
+    def add_read(self, page: Page) -> None:
         self.pages += 1
         self.records_read += len(page.records)
+        self.drift.observe(get_entity(self.entity), page.records)
+        self.api_total = page.total
+
+    def add_written(self, batch: NormalizedBatch, counts: UpsertCounts) -> None:
+        """One write: a key on several of its pages (shifted mid-scan) counts once."""
         self.inserted += counts.inserted
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.dropped += batch.dropped
         self.type_errors.update(batch.type_errors)
-        self.api_total = page.total
 
 
-# Called after every committed page, from the syncing thread: (result so far, page).
+# Called for every page, in order, from the syncing thread: (result so far, page). A fast
+# run calls it once the page is committed. A full scan calls it as the page is read, and
+# commits it with the pages around it (`pelcro_sync.batching`) within ~1 s; a scan that
+# stops (an error, or the callback raising) first commits every page it has read, so a
+# page the callback has seen is lost only if the warehouse itself fails.
 ProgressCallback = Callable[[EntityResult, Page], None]
 
 
@@ -117,6 +132,7 @@ def sync_entity(
         if chosen is None:
             return EntityResult(entity.name, site_id, mode="fast", status="skipped", note=note)
         result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
+        result.drift.remember(current.drift_baseline if current else None)
         policy = delete_policy or DeletePolicy.from_env()
         _run(client, engine=engine, entity=entity, schema=schema, result=result,
              on_page=on_page, policy=policy)  # fmt: skip
@@ -176,7 +192,12 @@ def _run(
                                  schema=schema, tally=tally)  # fmt: skip
         else:
             _reconcile(client, engine=engine, entity=entity, schema=schema, result=result,
-                       tally=tally, policy=policy)  # fmt: skip
+                       on_page=on_page, policy=policy)  # fmt: skip
+        with engine.begin() as conn:
+            state.remember_drift(
+                conn, schema=schema, site_id=site_id, entity=entity.name,
+                new=set(result.drift.new_fields), missing=set(result.drift.missing_fields),
+            )  # fmt: skip
         result.status = "succeeded"
     except BaseException as exc:
         result.status = "failed"
@@ -196,7 +217,7 @@ def _reconcile(
     entity: Entity,
     schema: str,
     result: EntityResult,
-    tally: fastpath.Tally,
+    on_page: ProgressCallback | None,
     policy: DeletePolicy,
 ) -> None:
     """Scan every page (resuming an unfinished scan), then detect deletes."""
@@ -208,7 +229,7 @@ def _reconcile(
         log.info("%s site %s: resuming the unfinished scan at page %s",
                  entity.name, site_id, start_page)  # fmt: skip
     _scan(client, engine=engine, entity=entity, site_id=site_id, schema=schema,
-          start_page=start_page, result=result, tally=tally)  # fmt: skip
+          start_page=start_page, result=result, on_page=on_page)  # fmt: skip
     outcome = reconcile.detect_deletes(
         client, engine=engine, entity=entity, site_id=site_id, schema=schema, policy=policy
     )
@@ -236,27 +257,48 @@ def _scan(
     schema: str,
     start_page: int,
     result: EntityResult,
-    tally: fastpath.Tally,
+    on_page: ProgressCallback | None,
 ) -> None:
+    """Read every page from `start_page`, committed a batch of pages at a time."""
     last_page: Page | None = None
-    max_id = 0
-    for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
-        batch = normalize(entity, page.records)
-        if len(batch.frame):
-            max_id = max(max_id, int(batch.frame["id"].max()))
-        with engine.begin() as conn:  # the page, its seen ids and the checkpoint: all or none
-            counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
-            reconcile.record_seen(conn, schema=schema, site_id=site_id, entity=entity.name,
-                                  ids=reconcile.seen_ids(page.records),
-                                  first=page.number == 1)  # fmt: skip
-            state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
-                                run_id=result.run_id, next_page=page.number + 1,
-                                sort=entity.scan_sort or "", max_id=max_id)  # fmt: skip
-        last_page = page
-        tally(page, batch, counts)
+    with batching.PageWriter(_scan_flush(engine, entity=entity, schema=schema,
+                                         result=result)) as writer:  # fmt: skip
+        for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
+            result.add_read(page)
+            writer.put(page)  # before the callback: a page it has seen gets committed
+            last_page = page
+            if on_page is not None:
+                on_page(result, page)
     with engine.begin() as conn:
         state.complete_scan(conn, schema=schema, site_id=site_id, entity=entity.name,
                             total=last_page.total if last_page else 0)  # fmt: skip
+
+
+def _scan_flush(
+    engine: Engine, *, entity: Entity, schema: str, result: EntityResult
+) -> batching.Flush:
+    """Write consecutive pages as one batch, with their seen ids and the checkpoint after
+    the last of them, in one transaction: all or none, so a killed scan resumes there."""
+    site_id = result.site_id
+    max_id = 0
+
+    def flush(pages: list[Page]) -> None:
+        nonlocal max_id
+        records = [r for page in pages for r in page.records]
+        batch = normalize(entity, records)  # one frame: far cheaper per record than per page
+        if len(batch.frame):
+            max_id = max(max_id, int(batch.frame["id"].max()))
+        with engine.begin() as conn:
+            counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
+            reconcile.record_seen(conn, schema=schema, site_id=site_id, entity=entity.name,
+                                  ids=reconcile.seen_ids(records),
+                                  first=pages[0].number == 1)  # fmt: skip
+            state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
+                                run_id=result.run_id, next_page=pages[-1].number + 1,
+                                sort=entity.scan_sort or "", max_id=max_id)  # fmt: skip
+        result.add_written(batch, counts)
+
+    return flush
 
 
 def _account(

@@ -109,6 +109,12 @@ def sync_state_table(metadata: MetaData) -> Table:
         Column("max_id_seen", BigInteger, nullable=True),
         Column("last_success_at", TIMESTAMPTZ, nullable=True),
         Column("updated_at", TIMESTAMPTZ, nullable=False),
+        Column(
+            "drift_baseline",
+            JSONB,
+            nullable=True,
+            comment="undeclared and absent fields already reported: {new: [...], missing: [...]}",
+        ),
         PrimaryKeyConstraint("site_id", "entity", name="_sync_state_pkey"),
     )
 

@@ -38,6 +38,7 @@ class SyncState:
     max_id_seen: int | None
     last_success_at: datetime | None
     updated_at: datetime
+    drift_baseline: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -336,3 +337,21 @@ def _row_counts(conn: Connection, *, schema: str) -> dict[tuple[int, str], tuple
         return {}
     rows = conn.execute(text(" union all ".join(parts)))
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def remember_drift(
+    conn: Connection, *, schema: str, site_id: int, entity: str, new: set[str], missing: set[str]
+) -> None:
+    """Add the fields a run saw undeclared or absent to the baseline, so each is reported
+    once, when it first appears, rather than on every run."""
+    current = get_state(conn, schema=schema, site_id=site_id, entity=entity)
+    known = (current.drift_baseline if current else None) or {}
+    merged = {
+        "new": sorted(set(known.get("new", ())) | new),
+        "missing": sorted(set(known.get("missing", ())) | missing),
+    }
+    if merged != known:
+        _upsert_state(
+            conn, schema=schema, site_id=site_id, entity=entity,
+            values={"drift_baseline": merged},
+        )  # fmt: skip

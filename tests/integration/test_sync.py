@@ -71,6 +71,7 @@ def test_a_second_sync_of_unchanged_data_writes_no_row(sandbox, pg_engine: Engin
         second = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
     assert first.inserted > 0
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, first.inserted)
+    assert first.drift and not second.drift  # undeclared fields reported once, on first sight
     with pg_engine.connect() as conn:
         after = conn.execute(newest).scalar()
     assert after == before

@@ -1,0 +1,76 @@
+"""Schema drift seen in API records, for the run summary and Dagster metadata.
+
+The sync never stops for drift: every value is kept in `_raw` whatever its shape. What it
+reports is what an analyst needs to know before trusting the typed columns: top-level
+fields the registry does not declare (new in the API), declared fields records no longer
+carry, and values that did not fit their column (normalize's `type_errors`).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pelcro_sync.entities import SYSTEM_COLUMNS, Entity
+
+
+@dataclass
+class Drift:
+    """Per field, how many records showed it: undeclared (`new_fields`) or absent
+    (`missing_fields`)."""
+
+    new_fields: Counter[str] = field(default_factory=Counter)
+    missing_fields: Counter[str] = field(default_factory=Counter)
+    # What earlier runs of this site and entity already reported (None: never ran). The API
+    # sends some undeclared fields and omits some declared ones on every record; reporting
+    # those each run would bury the change that matters.
+    known_new: frozenset[str] | None = None
+    known_missing: frozenset[str] | None = None
+
+    def remember(self, baseline: Mapping[str, Any] | None) -> None:
+        if baseline is not None:
+            self.known_new = frozenset(baseline.get("new", ()))
+            self.known_missing = frozenset(baseline.get("missing", ()))
+
+    def novel_new(self) -> Counter[str]:
+        return _without(self.new_fields, self.known_new)
+
+    def novel_missing(self) -> Counter[str]:
+        return _without(self.missing_fields, self.known_missing)
+
+    def observe(self, entity: Entity, records: Iterable[Mapping[str, Any]]) -> None:
+        declared = set(entity.field_names) | set(SYSTEM_COLUMNS)
+        expected = set(entity.field_names)
+        for record in records:
+            keys = record.keys()
+            self.new_fields.update(k for k in keys if k not in declared)
+            self.missing_fields.update(expected.difference(keys))
+
+    def __bool__(self) -> bool:
+        return bool(self.novel_new() or self.novel_missing())
+
+
+def _without(seen: Counter[str], known: frozenset[str] | None) -> Counter[str]:
+    return Counter({k: v for k, v in seen.items() if not known or k not in known})
+
+
+def describe(drift: Drift, type_errors: Mapping[str, int]) -> str:
+    """One line, '' when there is nothing to say: 'new fields a, b; missing c; untyped d (3)'."""
+    parts = []
+    if new := drift.novel_new():
+        parts.append("new fields " + ", ".join(sorted(new)))
+    if missing := drift.novel_missing():
+        parts.append("missing " + ", ".join(sorted(missing)))
+    untyped = {k: v for k, v in type_errors.items() if v}
+    if untyped:
+        parts.append("untyped " + ", ".join(f"{k} ({v})" for k, v in sorted(untyped.items())))
+    return "; ".join(parts)
+
+
+def metadata(drift: Drift, type_errors: Mapping[str, int]) -> dict[str, Any]:
+    """Dagster metadata entries (plain values) describing the drift of one run."""
+    return {
+        "drift": describe(drift, type_errors) or "none",
+        "new_fields": sorted(drift.novel_new()),
+        "missing_fields": sorted(drift.novel_missing()),
+    }
