@@ -2,9 +2,10 @@
 
 The server allows N requests per rolling minute per account. Bursting then backing off
 wastes the budget on 429s; spacing requests evenly (GCRA) at slightly under N/min uses
-almost all of it and never trips the limit. Every client and thread of a process that
-talks to one account must draw on the same budget: `shared_budget` keeps that registry.
-`FileBudget` extends the same pacing across OS processes on one machine.
+almost all of it and never trips the limit. Every client, thread and process that talks
+to one account must draw on the same budget: `account_budget` gives each account one
+`FileBudget`, shared by every process on this machine (`budget_pg` shares it across hosts).
+`RateLimiter` is the same pacing inside one process, for callers that pass their own.
 """
 
 import hashlib
@@ -121,32 +122,12 @@ def fingerprint(credential: str) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()[:16]
 
 
-_REGISTRY: dict[str, RateLimiter] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def shared_budget(
-    *, base_url: str, credential: str, per_minute: float, margin: float = DEFAULT_MARGIN
-) -> RateLimiter:
-    """The process-wide limiter for one account (base URL + credential), made on first use.
-
-    A later call with another rate updates it: the account's limit may have been learnt
-    from `GET /account` after a first guess.
-    """
-    key = f"{base_url.rstrip('/')}#{fingerprint(credential)}"
-    with _REGISTRY_LOCK:
-        limiter = _REGISTRY.get(key)
-        if limiter is None:
-            limiter = _REGISTRY[key] = RateLimiter(per_minute, margin=margin)
-        elif limiter.per_minute != per_minute:
-            limiter.set_rate(per_minute)
-        return limiter
-
-
 def reset_shared_budgets() -> None:
-    """Forget every shared limiter (tests, and after a fork)."""
+    """Forget every account budget this process made (tests, and after a fork)."""
     with _REGISTRY_LOCK:
-        _REGISTRY.clear()
         _FILE_BUDGETS.clear()
 
 

@@ -10,9 +10,9 @@ from pelcro_sync.ratelimit import (
     FileBudget,
     RateLimiter,
     Slots,
+    account_budget,
     fingerprint,
     reset_shared_budgets,
-    shared_budget,
 )
 
 
@@ -121,15 +121,14 @@ def test_a_sleeper_woken_inside_a_pause_waits_it_out() -> None:
     assert clock() >= 1001 + 5.0
 
 
-def test_shared_budget_is_one_per_account_and_keyed_without_the_secret() -> None:
+def test_account_budget_is_one_per_account_and_rate_and_named_without_the_secret() -> None:
     reset_shared_budgets()
-    a = shared_budget(base_url="https://x/api", credential="k1", per_minute=120)
-    b = shared_budget(base_url="https://x/api/", credential="k1", per_minute=360)
-    c = shared_budget(base_url="https://x/api", credential="k2", per_minute=120)
+    a = account_budget(base_url="https://x/api", credential="k1-secret", per_minute=120)
+    b = account_budget(base_url="https://x/api/", credential="k1-secret", per_minute=120)
+    c = account_budget(base_url="https://x/api", credential="k2-secret", per_minute=120)
     assert a is b and a is not c
-    assert a.per_minute == 360  # the account's real limit, learnt later, wins
-    assert "k1" not in fingerprint("k1") and len(fingerprint("k1")) == 16
-    assert "k1" not in repr(a)
+    assert isinstance(a, FileBudget) and a.path != c.path
+    assert "k1-secret" not in str(a.path) and len(fingerprint("k1-secret")) == 16
     reset_shared_budgets()
 
 
