@@ -52,6 +52,9 @@ class SandboxConfig:
         token_ttl: lifetime of OAuth access tokens in seconds (Pelcro: 2 days).
         webhook_url, webhook_secret: when both are set, `mutate` delivers signed webhooks
             for its changes there (see sandbox/webhooks.py).
+        page_cache: meant for benchmarks: each successful Core API list or get-by-id body is
+            rendered once and then served from memory (unbounded) until the data changes;
+            auth, rate limit, latency and faults still apply to every request.
     """
 
     seed: int = 7
@@ -65,6 +68,7 @@ class SandboxConfig:
     token_ttl: int = 172800
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    page_cache: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.sites <= 9:

@@ -75,6 +75,7 @@ class Dataset:
         self.hard_deleted: dict[str, set[int]] = defaultdict(set)
         self.created: dict[str, list[int]] = defaultdict(list)
         self._deleted_positions: dict[tuple[str, int], list[int]] = {}
+        self.version = 0  # bumped under the lock by every mutation (keys the page cache)
 
     @property
     def site_ids(self) -> list[int]:
@@ -168,6 +169,7 @@ class Dataset:
                 changes["updated_at"] = int(time.time())
             self.updates[entity].setdefault(index, {}).update(changes)
             self._deleted_positions.clear()
+            self.version += 1
 
     def create(self, entity: str, fields: Record) -> int:
         """Append a record (visible on every site); returns its id.
@@ -183,6 +185,7 @@ class Dataset:
             stamps = {k: now for k in TIME_FIELDS if k in base}
             self.updates[entity][index] = {**stamps, **fields, "id": base["id"]}
             self.created[entity].append(index)
+            self.version += 1
             return base["id"]
 
     def delete(self, entity: str, record_id: int) -> list[tuple[str, int]]:
@@ -193,6 +196,7 @@ class Dataset:
             if entity in HARD_DELETE:
                 self.hard_deleted[entity].add(index)
             self._deleted_positions.clear()
+            self.version += 1
             hit = [(entity, record_id)]
             for child, fk, salt in CASCADE.get(entity, []):
                 for child_id in self._children(child, fk, entity, index, salt):

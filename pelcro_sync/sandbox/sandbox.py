@@ -10,6 +10,7 @@ from pelcro_sync.sandbox.auth import Account, KeyStore
 from pelcro_sync.sandbox.config import SandboxConfig
 from pelcro_sync.sandbox.dataset import Dataset
 from pelcro_sync.sandbox.oauth import OAuthClient, OAuthServer
+from pelcro_sync.sandbox.pagecache import PageCache
 from pelcro_sync.sandbox.ratelimit import RateLimiter, Stats
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Sandbox:
         self.stats = Stats()
         self.stats_lock = threading.Lock()
         self.oauth = OAuthServer(self.keys, cfg.token_ttl)
+        self.pages = PageCache() if cfg.page_cache else None
         self.oauth_client: OAuthClient = self.oauth.register(
             MAIN_ACCOUNT, "http://127.0.0.1/oauth/callback"
         )
