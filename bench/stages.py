@@ -69,13 +69,12 @@ def install() -> None:
     reconcile = getattr(sync_module, "reconcile", None)  # delete detection after the scan
     if reconcile is not None and hasattr(reconcile, "detect_deletes"):
         reconcile.detect_deletes = _timed("reconcile", reconcile.detect_deletes)
-    scan_flush = getattr(sync_module, "_scan_flush", None)  # batched scans: flush on a thread
-    if scan_flush is not None:
+    scan_writer = sync_module._scan_writer  # batched scans: write on their own thread
 
-        def timed_scan_flush(*args: Any, **kwargs: Any) -> Any:
-            return _timed("flush", scan_flush(*args, **kwargs))
+    def timed_scan_writer(*args: Any, **kwargs: Any) -> Any:
+        return _timed("flush", scan_writer(*args, **kwargs))
 
-        sync_module._scan_flush = timed_scan_flush
+    sync_module._scan_writer = timed_scan_writer
     original_iter_pages = PelcroClient.iter_pages
 
     def iter_pages(self: PelcroClient, *args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -100,14 +99,12 @@ def report() -> dict[str, float]:
     """Seconds per stage: fetch (HTTP round trips), parse, normalize, write (upsert, seen
     ids and checkpoint commit, less normalize), wait (the reader waiting for pages)."""
     t = dict(TIMES)
-    # Batched scans write on their own thread (`flush`); page-per-transaction scans wrote
-    # in the reader's time between pages (`consumer`).
-    written = t["flush"] if "flush" in t else t.get("consumer", 0.0)
     return {
         "fetch": t.get("fetch+parse", 0.0) - t.get("parse", 0.0),
         "parse": t.get("parse", 0.0),
+        # normalize runs on the prepare thread, the write (`flush`) on the writer thread
         "normalize": t.get("normalize", 0.0),
-        "write": written - t.get("normalize", 0.0),
+        "write": t.get("flush", 0.0),
         "wait": t.get("wait", 0.0),
         "reconcile": t.get("reconcile", 0.0),
     }

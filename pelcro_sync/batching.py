@@ -7,9 +7,10 @@ came for 0.1 s, or at the end: an unthrottled scan gets big batches, while a rat
 one (2 pages/s) commits every page it waits for, so a killed scan redoes at most a page
 or two.
 
-The flushes run on a writer thread fed through a bounded queue, so fetching and parsing
-the next pages overlaps with normalizing and writing the last ones; pages are still
-flushed strictly in page order, each flush in one transaction.
+A flush is two stages on two threads, fed through bounded queues: `prepare` (normalize,
+pure Python) and `write` (the transaction, mostly waiting on Postgres). So fetching and
+parsing the next pages, normalizing the next batch and writing the last one overlap;
+batches are still written strictly in page order, each in one transaction.
 """
 
 import logging
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from pelcro_sync.pagination import Page
 
@@ -32,9 +34,12 @@ QUEUE_PAGES = 25
 # No page for this long (a slow or rate-limited API): commit what waits instead of holding
 # it, since the writer is idle anyway. An unthrottled scan never pauses this long.
 IDLE_S = 0.1
-_POLL_S = 0.1  # how often a blocked reader looks whether the writer died
+_POLL_S = 0.1  # how often a blocked thread looks whether the next stage died
+# Batches normalized ahead of the transaction: one being written, one ready.
+READY_BATCHES = 1
 
-Flush = Callable[[list[Page]], None]
+Prepare = Callable[[list[Page]], Any]
+Write = Callable[[Any], None]
 _END = object()
 
 
@@ -69,23 +74,31 @@ class PageBuffer:
 
 
 class PageWriter:
-    """`put` pages in order; a writer thread calls `flush` on batches of them, in order.
+    """`put` pages in order; batches of them are prepared, then written, in order.
 
-    Leaving the `with` block flushes whatever was put, even when the block raised: pages
-    already read are as good as a page-per-transaction scan would have committed. An
-    error of the writer is raised by the next `put`, or on leaving the block.
+    `prepare(pages)` runs on one thread and `write(prepared)` on another (`prepare`
+    defaults to passing the pages on). Leaving the `with` block writes whatever was put,
+    even when the block raised: pages already read are as good as a page-per-transaction
+    scan would have committed. An error of either stage is raised by the next `put`, or on
+    leaving the block; batches prepared before a failed `prepare` are still written.
     """
 
-    def __init__(self, flush: Flush, *, buffer: PageBuffer | None = None,
-                 depth: int = QUEUE_PAGES) -> None:  # fmt: skip
-        self._flush = flush
+    def __init__(self, write: Write, *, prepare: Prepare = lambda pages: pages,
+                 buffer: PageBuffer | None = None, depth: int = QUEUE_PAGES) -> None:  # fmt: skip
+        self._prepare = prepare
+        self._write = write
         self._buffer = buffer or PageBuffer()
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._pages: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._ready: queue.Queue[object] = queue.Queue(maxsize=READY_BATCHES)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="pelcro-writer", daemon=True)
+        self._preparer = threading.Thread(target=self._run_prepare, name="pelcro-prepare",
+                                          daemon=True)  # fmt: skip
+        self._writer = threading.Thread(target=self._run_write, name="pelcro-writer",
+                                        daemon=True)  # fmt: skip
 
     def __enter__(self) -> "PageWriter":
-        self._thread.start()
+        self._writer.start()
+        self._preparer.start()
         return self
 
     def __exit__(
@@ -94,8 +107,9 @@ class PageWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._put(_END)
-        self._thread.join()
+        _put(self._pages, _END, self._preparer)
+        self._preparer.join()
+        self._writer.join()
         if self._error is not None:
             if exc is None:
                 raise self._error
@@ -103,38 +117,56 @@ class PageWriter:
             log.warning("writing the last pages failed too: %s", type(self._error).__name__)
 
     def put(self, page: Page) -> None:
-        self._put(page)
-        if self._error is not None:
-            raise self._error
+        if not _put(self._pages, page, self._preparer) or self._error is not None:
+            raise self._error or RuntimeError("the page writer stopped")
 
-    def _put(self, item: object) -> None:
-        while self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=_POLL_S)
-                return
-            except queue.Full:
-                continue
-        if self._error is not None and item is not _END:
-            raise self._error
+    def _fail(self, exc: BaseException) -> None:
+        if self._error is None:  # the first error is the cause; later ones follow from it
+            self._error = exc
 
-    def _run(self) -> None:
+    def _run_prepare(self) -> None:
         buffer = self._buffer
         try:
-            while True:
+            while self._error is None:
                 left = buffer.seconds_left()
                 try:
-                    item = self._queue.get(
+                    item = self._pages.get(
                         timeout=None if left is None else max(0.0, min(left, IDLE_S))
                     )
                 except queue.Empty:  # due by time, or the reader stalled: commit what waits
-                    self._flush(buffer.take())
+                    self._hand_on(buffer.take())
                     continue
                 if item is _END:
                     break
                 buffer.add(item)  # type: ignore[arg-type]
                 if buffer.due():
-                    self._flush(buffer.take())
-            if buffer.pages:
-                self._flush(buffer.take())
+                    self._hand_on(buffer.take())
+            if buffer.pages and self._error is None:
+                self._hand_on(buffer.take())
         except BaseException as exc:  # handed to the reader, which raises it
-            self._error = exc
+            self._fail(exc)
+        finally:
+            _put(self._ready, _END, self._writer)
+
+    def _hand_on(self, pages: list[Page]) -> None:
+        if not _put(self._ready, self._prepare(pages), self._writer):
+            raise self._error or RuntimeError("the writer stopped")
+
+    def _run_write(self) -> None:
+        try:
+            while (item := self._ready.get()) is not _END:
+                self._write(item)
+        except BaseException as exc:
+            self._fail(exc)
+
+
+def _put(into: queue.Queue[object], item: object, consumer: threading.Thread) -> bool:
+    """Put `item` unless `consumer` has ended (False): a dead stage must not block the
+    stage before it forever."""
+    while consumer.is_alive():
+        try:
+            into.put(item, timeout=_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False

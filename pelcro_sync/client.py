@@ -324,6 +324,14 @@ def _where(method: str, path: str, params: Mapping[str, Any]) -> str:
 
 
 _BIG_INT = re.compile(rb"[:\[,]\s*-?\d{20,}")
+# The regex costs three times orjson's whole parse on a 70 KB page; a run of 20 digits,
+# found by mapping every digit to "0" and searching bytes, rules it out ten times faster.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
+
+
+def _may_hold_big_int(body: bytes) -> bool:
+    return _TWENTY_DIGITS in body.translate(_DIGITS_AS_ZERO) and bool(_BIG_INT.search(body))
 
 
 def _parse_ok(body: bytes, check: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
@@ -331,7 +339,7 @@ def _parse_ok(body: bytes, check: Callable[[dict[str, Any]], None] | None) -> di
     try:
         # orjson reads an integer beyond 64 bits as a float, losing digits: such bodies
         # (rare) take the exact stdlib parser.
-        parsed = json.loads(body) if _BIG_INT.search(body) else orjson.loads(body)
+        parsed = json.loads(body) if _may_hold_big_int(body) else orjson.loads(body)
     except ValueError:  # orjson's JSONDecodeError is one
         # orjson refuses a lone surrogate escape ("\\ud800"), which is valid JSON: without
         # this a record carrying one would fail its page on every attempt, forever.

@@ -41,10 +41,13 @@ class Drift:
     def observe(self, entity: Entity, records: Iterable[Mapping[str, Any]]) -> None:
         declared = set(entity.field_names) | set(SYSTEM_COLUMNS)
         expected = set(entity.field_names)
-        for record in records:
-            keys = record.keys()
-            self.new_fields.update(k for k in keys if k not in declared)
-            self.missing_fields.update(expected.difference(keys))
+        # Records of one endpoint nearly all share one shape (the same keys in the same
+        # order): compare each distinct shape once rather than every record's keys.
+        for keys, n in Counter(tuple(record) for record in records).items():
+            for name in (k for k in keys if k not in declared):
+                self.new_fields[name] += n
+            for name in expected.difference(keys):
+                self.missing_fields[name] += n
 
     def __bool__(self) -> bool:
         return bool(self.novel_new() or self.novel_missing())

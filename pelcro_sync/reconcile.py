@@ -1,16 +1,18 @@
 """Delete detection for a complete scan: ids seen -> candidates -> confirmed -> `_deleted_at`.
 
-A scan records every id it reads in `_scan_seen`, in the page's own transaction, so a
-resumed scan still knows what it saw and nothing is held in memory. Only a scan that
-reached its last page may name candidates: the live rows it did not see. Offset pagination
-skips records when others are deleted mid-scan, so a candidate is only marked once
-confirmed gone: `GET /<entity>/{id}` answers 404, or (entities without a documented GET
-by id) a second complete scan missed it too.
+A scan knows what it saw without holding ids in memory, and across a resume: a row it
+wrote carries a `_synced_at` from after the scan started, and the ids of rows it left
+unchanged go to `_scan_seen` in the same transaction (`upsert_batch(track_seen=True)`).
+Only a scan that reached its last page may name candidates: the live rows it did not
+see. Offset pagination skips records when others are deleted mid-scan, so a candidate is
+only marked once confirmed gone: `GET /<entity>/{id}` answers 404, or (entities without a
+documented GET by id) a second complete scan missed it too.
 """
 
 import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -30,6 +32,7 @@ DEFAULT_MAX_CONFIRM_GETS = 200  # per entity and run; the rest wait for the next
 # entities.md documents no `GET /<entity>/{id}` for these: a second complete scan confirms.
 NO_GET_BY_ID = frozenset({"refunds", "sources", "organizations", "vendors"})
 MISSES_TO_CONFIRM = 2
+_INFINITY = datetime.max.replace(tzinfo=UTC)  # a scan that wrote nothing saw nothing
 
 
 class DeleteSafetyError(PelcroSyncError):
@@ -66,41 +69,33 @@ def _q(schema: str, table: str) -> str:
     return f'"{schema}"."{table}"'
 
 
-def record_seen(
-    conn: Connection, *, schema: str, site_id: int, entity: str, ids: list[int], first: bool
-) -> None:
-    """Add a page's ids to the scan's seen set; the first page of a new scan empties it."""
-    params: dict[str, Any] = {"s": site_id, "e": entity, "ids": ids}
-    if first:
-        conn.execute(
-            text(f"delete from {_q(schema, '_scan_seen')} where site_id = :s and entity = :e"),
-            params,
-        )
+def clear_seen(conn: Connection, *, schema: str, site_id: int, entity: str) -> None:
+    """Forget the previous scan's seen ids: called with the first page of a new scan."""
     conn.execute(
-        text(
-            f"insert into {_q(schema, '_scan_seen')} (site_id, entity, id)"
-            " select :s, :e, unnest(cast(:ids as bigint[])) on conflict do nothing"
-        ),
-        params,
+        text(f"delete from {_q(schema, '_scan_seen')} where site_id = :s and entity = :e"),
+        {"s": site_id, "e": entity},
     )
 
 
-def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: Entity) -> None:
-    """After a complete scan: live rows it did not see become (or stay) candidates; the
-    candidates it saw, or that are gone from the live rows, are dropped."""
+def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: Entity,
+                        since: datetime | None) -> None:  # fmt: skip
+    """After a complete scan that started at `since` (None: wrote nothing): live rows it
+    did not see become (or stay) candidates; the other candidates are dropped."""
     cand, seen, table = (_q(schema, "_delete_candidates"), _q(schema, "_scan_seen"),
                          _q(schema, entity.name))  # fmt: skip
-    params = {"s": site_id, "e": entity.name}
+    params = {"s": site_id, "e": entity.name, "since": since or _INFINITY}
+    unseen = (
+        f"t._synced_at < :since and not exists (select 1 from {seen} x"
+        " where x.site_id = :s and x.entity = :e and x.id = t.id)"
+    )
     # Both tables were just filled: without fresh statistics the planner picks a nested
     # loop for the anti-joins below, quadratic in the rows (12 s against 8 ms at 12k rows).
     conn.execute(text(f"analyze {seen}, {table}"))
     conn.execute(
         text(
-            f"delete from {cand} c where c.site_id = :s and c.entity = :e and ("
-            f" exists (select 1 from {seen} x where x.site_id = :s and x.entity = :e"
-            "   and x.id = c.id)"
-            f" or not exists (select 1 from {table} t where t.site_id = :s and t.id = c.id"
-            "   and t._deleted_at is null))"
+            f"delete from {cand} c where c.site_id = :s and c.entity = :e and not exists ("
+            f" select 1 from {table} t where t.site_id = :s and t.id = c.id"
+            f"  and t._deleted_at is null and {unseen})"
         ),
         params,
     )
@@ -108,8 +103,7 @@ def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: 
         text(
             f"insert into {cand} (site_id, entity, id, first_missed_at, misses)"
             f" select :s, :e, t.id, now(), 1 from {table} t"
-            " where t.site_id = :s and t._deleted_at is null and not exists ("
-            f"  select 1 from {seen} x where x.site_id = :s and x.entity = :e and x.id = t.id)"
+            f" where t.site_id = :s and t._deleted_at is null and {unseen}"
             " on conflict (site_id, entity, id)"
             " do update set misses = excluded.misses + "
             f"{_q(schema, '_delete_candidates')}.misses"
@@ -152,15 +146,17 @@ def detect_deletes(
     site_id: int,
     schema: str,
     policy: DeletePolicy,
+    since: datetime | None,
 ) -> DeleteOutcome:
-    """Confirm the candidates of the scan just completed and mark the confirmed ones.
+    """Confirm the candidates of the scan just completed (started at `since`) and mark
+    the confirmed ones.
 
     Raises:
         DeleteSafetyError: more would be marked than `policy.max_share` allows; none is.
     """
     by_get = entity.name not in NO_GET_BY_ID
     with engine.begin() as conn:
-        register_candidates(conn, schema=schema, site_id=site_id, entity=entity)
+        register_candidates(conn, schema=schema, site_id=site_id, entity=entity, since=since)
         candidates, live = counts(conn, schema=schema, site_id=site_id, entity=entity.name)
         ready = candidates if by_get else _missed_twice(conn, schema, site_id, entity.name)
     outcome = DeleteOutcome(candidates=candidates)
@@ -254,7 +250,3 @@ def _mark_missed_twice(conn: Connection, schema: str, site_id: int, entity: str)
         text(f"delete from {cand} where site_id = :s and entity = :e and misses >= :m"), params
     )
     return int(marked)
-
-
-def seen_ids(records: list[dict[str, Any]]) -> list[int]:
-    return [int(r["id"]) for r in records if r.get("id") is not None]

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
@@ -228,11 +229,10 @@ def _reconcile(
         result.resumed_from_page = start_page
         log.info("%s site %s: resuming the unfinished scan at page %s",
                  entity.name, site_id, start_page)  # fmt: skip
-    _scan(client, engine=engine, entity=entity, site_id=site_id, schema=schema,
-          start_page=start_page, result=result, on_page=on_page)  # fmt: skip
-    outcome = reconcile.detect_deletes(
-        client, engine=engine, entity=entity, site_id=site_id, schema=schema, policy=policy
-    )
+    started = _scan(client, engine=engine, entity=entity, site_id=site_id, schema=schema,
+                    start_page=start_page, result=result, on_page=on_page)  # fmt: skip
+    outcome = reconcile.detect_deletes(client, engine=engine, entity=entity, site_id=site_id,
+                                       schema=schema, policy=policy, since=started)  # fmt: skip
     result.deleted += outcome.marked
     result.delete_candidates = outcome.candidates
     result.confirm_gets = outcome.confirm_gets
@@ -258,11 +258,12 @@ def _scan(
     start_page: int,
     result: EntityResult,
     on_page: ProgressCallback | None,
-) -> None:
-    """Read every page from `start_page`, committed a batch of pages at a time."""
+) -> datetime | None:
+    """Read every page from `start_page`, committed a batch of pages at a time; when the
+    scan started (None if it wrote nothing)."""
     last_page: Page | None = None
-    with batching.PageWriter(_scan_flush(engine, entity=entity, schema=schema,
-                                         result=result)) as writer:  # fmt: skip
+    write = _scan_writer(engine, entity=entity, schema=schema, result=result)
+    with batching.PageWriter(write, prepare=partial(_prepare, entity)) as writer:
         for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
             result.add_read(page)
             writer.put(page)  # before the callback: a page it has seen gets committed
@@ -270,35 +271,41 @@ def _scan(
             if on_page is not None:
                 on_page(result, page)
     with engine.begin() as conn:
+        current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
         state.complete_scan(conn, schema=schema, site_id=site_id, entity=entity.name,
                             total=last_page.total if last_page else 0)  # fmt: skip
+    return current.scan_started_at if current else None
 
 
-def _scan_flush(
+def _prepare(entity: Entity, pages: list[Page]) -> tuple[list[Page], NormalizedBatch]:
+    # one frame for the batch: far cheaper per record than a frame per page
+    return pages, normalize(entity, [r for page in pages for r in page.records])
+
+
+def _scan_writer(
     engine: Engine, *, entity: Entity, schema: str, result: EntityResult
-) -> batching.Flush:
-    """Write consecutive pages as one batch, with their seen ids and the checkpoint after
+) -> batching.Write:
+    """Write consecutive pages as one batch, with the ids seen and the checkpoint after
     the last of them, in one transaction: all or none, so a killed scan resumes there."""
     site_id = result.site_id
     max_id = 0
 
-    def flush(pages: list[Page]) -> None:
+    def write(prepared: tuple[list[Page], NormalizedBatch]) -> None:
         nonlocal max_id
-        records = [r for page in pages for r in page.records]
-        batch = normalize(entity, records)  # one frame: far cheaper per record than per page
+        pages, batch = prepared
         if len(batch.frame):
             max_id = max(max_id, int(batch.frame["id"].max()))
         with engine.begin() as conn:
-            counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
-            reconcile.record_seen(conn, schema=schema, site_id=site_id, entity=entity.name,
-                                  ids=reconcile.seen_ids(records),
-                                  first=pages[0].number == 1)  # fmt: skip
+            if pages[0].number == 1:
+                reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
+            counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch,
+                                  schema=schema, track_seen=True)  # fmt: skip
             state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
                                 run_id=result.run_id, next_page=pages[-1].number + 1,
                                 sort=entity.scan_sort or "", max_id=max_id)  # fmt: skip
         result.add_written(batch, counts)
 
-    return flush
+    return write
 
 
 def _account(

@@ -184,7 +184,8 @@ def save_progress(
             "scan_next_page": next_page,
             "scan_sort": sort,
             "max_id_seen": max_id,
-            "scan_started_at": _now(),
+            # The database's clock, as for `_synced_at`: delete detection compares the two.
+            "scan_started_at": func.now(),
         },
         on_update={
             "scan_started_at": case(

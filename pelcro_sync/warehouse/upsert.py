@@ -55,12 +55,17 @@ def upsert_batch(
     batch: NormalizedBatch,
     schema: str,
     synced_at: datetime | None = None,
+    track_seen: bool = False,
 ) -> UpsertCounts:
     """Insert new rows, update changed ones, leave identical ones untouched; no commit.
 
     A row counts as changed when any data column or `_raw` differs, or when it was marked
     deleted; only then do its `_synced_at` move and `_deleted_at` clear. Keys repeated in
     the batch keep their last occurrence. `synced_at` defaults to the transaction's `now()`.
+
+    `track_seen` (a reconcile scan) also adds to `_scan_seen` the ids of the rows left
+    unchanged, in the same statement. The rows written need no entry: their fresh
+    `_synced_at` tells delete detection the scan saw them, so a first load records none.
     """
     ent = get_entity(entity) if isinstance(entity, str) else entity
     frame = batch.frame
@@ -76,7 +81,8 @@ def upsert_batch(
         params = {"site_id": site_id, "synced_at": synced_at}
         # The merge also empties the staging table (its rows come from a DELETE … RETURNING),
         # so a second batch in one transaction starts clean without another round trip.
-        inserted, written = cur.execute(_merge_sql(ent, schema, stage), params).fetchone()  # type: ignore[misc]
+        merge = _merge_sql(ent, schema, stage, track_seen=track_seen)
+        inserted, written = cur.execute(merge, params | {"entity": ent.name}).fetchone()  # type: ignore[misc]
     return UpsertCounts(inserted, written - inserted, len(frame) - written)
 
 
@@ -225,12 +231,14 @@ def _is_null(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or value != value
 
 
-def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.SQL:
-    key = ("merge", entity.name, schema, stage.as_string())
-    return _cached(key, lambda: _build_merge_sql(entity, schema, stage))
+def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
+               ) -> sql.SQL:  # fmt: skip
+    key = ("merge", entity.name, schema, stage.as_string(), str(track_seen))
+    return _cached(key, lambda: _build_merge_sql(entity, schema, stage, track_seen=track_seen))
 
 
-def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.Composed:
+def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
+                     ) -> sql.Composed:  # fmt: skip
     names = [*entity.field_names, "_raw"]
     cols = [sql.Identifier(n) for n in names]
     kinds = {f.name: f.kind for f in entity.fields} | {"_raw": "json"}
@@ -248,9 +256,10 @@ def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.
         " ON CONFLICT (site_id, id) DO UPDATE SET {sets},"
         " _synced_at = excluded._synced_at, _deleted_at = NULL"
         " WHERE ({old}) IS DISTINCT FROM ({new}) OR t._deleted_at IS NOT NULL"
-        " RETURNING xmax = 0 AS inserted)"
+        " RETURNING t.id, xmax = 0 AS inserted){seen}"
         " SELECT count(*) FILTER (WHERE inserted), count(*) FROM w"
     ).format(
+        seen=_seen_cte(schema) if track_seen else sql.SQL(""),
         target=sql.Identifier(schema, entity.name),
         cols=comma.join(cols),
         picks=comma.join(picks),
@@ -259,3 +268,13 @@ def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier) -> sql.
         old=comma.join(sql.SQL("t.{}").format(c) for c in cols),
         new=comma.join(sql.SQL("excluded.{}").format(c) for c in cols),
     )
+
+
+def _seen_cte(schema: str) -> sql.Composed:
+    """The unchanged rows' ids into `_scan_seen` (a CTE that modifies data runs even when
+    the outer query does not read it)."""
+    return sql.SQL(
+        ", seen AS (INSERT INTO {} (site_id, entity, id)"
+        " SELECT %(site_id)s::bigint, %(entity)s, s.id FROM s"
+        " WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.id = s.id) ON CONFLICT DO NOTHING)"
+    ).format(sql.Identifier(schema, "_scan_seen"))

@@ -55,11 +55,23 @@ def test_a_scan_killed_halfway_resumes_needing_only_the_remaining_pages(
     committed = _next_page(pg_engine, migrated_schema, site) - 1
     assert pages // 2 <= committed < pages
     with pg_engine.connect() as conn:
-        seen = conn.execute(
-            text(f'SELECT count(*) FROM "{migrated_schema}"._scan_seen WHERE site_id = :s'),
-            {"s": site},
-        ).scalar_one()
-    assert seen == committed * PAGE  # the seen ids committed with their pages, no more
+        # What the scan saw: the rows it wrote (synced since it started) and the ids of rows
+        # it left unchanged (none, on a first load).
+        seen = (
+            conn.execute(
+                text(
+                    f'SELECT count(*) FROM "{migrated_schema}".customers t, "{migrated_schema}"'
+                    "._sync_state s WHERE t.site_id = :s AND s.site_id = :s"
+                    " AND s.entity = 'customers' AND t._synced_at >= s.scan_started_at"
+                    f' UNION ALL SELECT count(*) FROM "{migrated_schema}"._scan_seen'
+                    " WHERE site_id = :s"
+                ),
+                {"s": site},
+            )
+            .scalars()
+            .all()
+        )
+    assert seen == [committed * PAGE, 0]  # committed with their pages, no more
 
     resumed = sync(running, pg_engine, migrated_schema, "customers", full=True)
     remaining = pages - committed

@@ -197,7 +197,7 @@ def test_failure_after_copy_leaves_table_as_it_was(
     _load(conn, entity, [{"id": 1, "status": "paid"}], schema)
     before = _rows(conn, schema, "orders", "id, xmin::text AS xmin, status")
     changed = normalize(entity, [{"id": 1, "status": "refunded"}, {"id": 2}])
-    monkeypatch.setattr(upsert, "_merge_sql", lambda *a: sql.SQL("SELECT 1/0, 0"))
+    monkeypatch.setattr(upsert, "_merge_sql", lambda *a, **k: sql.SQL("SELECT 1/0, 0"))
     with pytest.raises(Exception, match="division by zero"):
         upsert_batch(conn, entity=entity, site_id=SITE, batch=changed, schema=schema)
     conn.rollback()
@@ -253,3 +253,22 @@ def test_sites_are_separate_keys(conn: Connection, schema: str) -> None:
 def test_empty_batch_writes_nothing(conn: Connection, schema: str) -> None:
     entity = get_entity("plans")
     assert _load(conn, entity, [{"no": "id"}], schema) == UpsertCounts()
+
+
+def test_track_seen_records_only_the_rows_left_unchanged(conn: Connection, schema: str) -> None:
+    entity = get_entity("orders")
+    records = [{"id": i, "status": "paid"} for i in range(1, 6)]
+
+    def load(batch: list[dict[str, Any]]) -> tuple[UpsertCounts, list[int]]:
+        counts = upsert_batch(conn, entity=entity, site_id=SITE, batch=normalize(entity, batch),
+                              schema=schema, track_seen=True)  # fmt: skip
+        seen = conn.exec_driver_sql(
+            f'SELECT id FROM "{schema}"._scan_seen WHERE site_id = {SITE}'
+            " AND entity = 'orders' ORDER BY id"
+        ).scalars()
+        return counts, list(seen)
+
+    assert load(records) == (UpsertCounts(5, 0, 0), [])  # written rows carry a fresh _synced_at
+    changed = [*records[:4], {"id": 5, "status": "refunded"}, {"id": 6}]
+    assert load(changed) == (UpsertCounts(1, 1, 4), [1, 2, 3, 4])
+    assert load(changed) == (UpsertCounts(0, 0, 6), [1, 2, 3, 4, 5, 6])  # repeats are harmless

@@ -52,3 +52,42 @@ def test_a_failed_flush_stops_the_scan_with_its_error():
     with pytest.raises(RuntimeError, match="warehouse down"), PageWriter(fail) as writer:
         for n in range(1, 100):
             writer.put(page(n))
+
+
+def test_batches_are_prepared_on_one_thread_and_written_in_order_on_another():
+    import threading
+
+    threads: dict[str, set[str]] = {"prepare": set(), "write": set()}
+    written: list[int] = []
+
+    def prepare(pages: list[Page]) -> list[int]:
+        threads["prepare"].add(threading.current_thread().name)
+        time.sleep(0.001 * (len(pages) % 3))  # uneven work must not reorder batches
+        return [p.number for p in pages]
+
+    def write(numbers: list[int]) -> None:
+        threads["write"].add(threading.current_thread().name)
+        written.extend(numbers)
+
+    with PageWriter(write, prepare=prepare, buffer=PageBuffer(max_records=250)) as writer:
+        for n in range(1, 41):
+            writer.put(page(n))
+    assert written == list(range(1, 41))
+    assert len(threads["prepare"]) == len(threads["write"]) == 1
+    assert threads["prepare"] != threads["write"]
+
+
+def test_a_failed_prepare_still_writes_the_batches_prepared_before_it():
+    written: list[int] = []
+
+    def prepare(pages: list[Page]) -> list[int]:
+        if pages[0].number > 3:
+            raise ValueError("bad page")
+        return [p.number for p in pages]
+
+    with pytest.raises(ValueError, match="bad page"), PageWriter(
+        written.extend, prepare=prepare, buffer=PageBuffer(max_records=100)
+    ) as writer:  # fmt: skip
+        for n in range(1, 100):
+            writer.put(page(n))
+    assert written == [1, 2, 3]

@@ -295,3 +295,19 @@ def test_token_about_to_expire_is_warned(caplog: pytest.LogCaptureFixture) -> No
 
     make(Api(), token=True, access_token_expires_at=time.time() + 600)
     assert "expires in" in caplog.text and "oauth exchange" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"data": [{"id": 123456789012345678901234}]}', 123456789012345678901234),
+        (b'{"data": [{"id": -123456789012345678901234}]}', -123456789012345678901234),
+        # twenty digits inside a string: not a number, parsed the same by either parser
+        (b'{"data": [{"id": "12345678901234567890123"}]}', "12345678901234567890123"),
+        (b'{"data": [{"id": 18446744073709551615}]}', 18446744073709551615),
+    ],
+)
+def test_integers_beyond_64_bits_keep_every_digit(body: bytes, expected: object) -> None:
+    from pelcro_sync.client import _parse_ok
+
+    assert _parse_ok(body, None)["data"][0]["id"] == expected
