@@ -91,3 +91,18 @@ def libpq(url: str) -> str:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def warm(sb: RemoteSandbox, site: int, entities: Sequence[str]) -> float:
+    """Read every page of `entities` once, so a `page_cache` sandbox serves them from memory
+    while the pipeline is measured (in production the API's CPU is not ours); seconds."""
+    from pelcro_sync.client import PelcroClient
+    from pelcro_sync.config import Secret, Settings
+
+    settings = Settings(api_key=Secret(sb.api_key), base_url=sb.base_url, rate_limit=1_000_000)
+    start = time.perf_counter()
+    with PelcroClient(settings) as client:
+        for name in entities:
+            for _ in client.iter_pages(name, site_id=site):
+                pass
+    return time.perf_counter() - start

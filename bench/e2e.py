@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench.common import libpq, median, sandbox_process, throwaway_database
+from bench.common import libpq, median, sandbox_process, throwaway_database, warm
 from pelcro_sync.entities import ENTITIES
 from pelcro_sync.sandbox.config import SandboxConfig
 
@@ -117,15 +117,17 @@ def plain_copy(url: str, entities: Sequence[str]) -> tuple[int, float]:
 
 def run(customers: int, entities: list[str], runs: int, workers: int, profile: str | None = None,
         *, analyze_fix: bool = True, prototype: bool = True, peer_entities: list[str] | None = None,
-        ) -> dict[str, Any]:  # fmt: skip
+        warm_api: bool = True) -> dict[str, Any]:  # fmt: skip
     from bench.batched import scan_child
     from bench.peer import dlt_child
 
-    cfg = SandboxConfig(customers=customers, rate_limit=None, latency=0.0)
+    cfg = SandboxConfig(customers=customers, rate_limit=None, latency=0.0, page_cache=warm_api)
     firsts, resyncs, copies, proto, peers = [], [], [], [], []
     ctx = multiprocessing.get_context("spawn")
     with sandbox_process(cfg) as sb:
         site = sb.site_ids[0]
+        if warm_api:
+            warm(sb, site, sorted({*entities, *(peer_entities or [])}))
         for i in range(runs):
             with throwaway_database() as url:
                 prepare(url)
@@ -217,6 +219,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-prototype", action="store_true", help="skip the N-pages-per-tx rows")
     p.add_argument(
+        "--cold-api",
+        action="store_true",
+        help="the sandbox renders every page while measured (its CPU competes with the sync)",
+    )
+    p.add_argument(
         "--peer-entities", default="customers", help="entities for the dlt comparison ('' to skip)"
     )
     return p.parse_args(argv)
@@ -233,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         peer = args.peer_entities.split(",") if args.peer_entities else None
         row = run(n, entity_names(args.entities), args.runs, args.workers, args.profile,
                   analyze_fix=not args.as_is, prototype=not args.no_prototype,
-                  peer_entities=peer)  # fmt: skip
+                  peer_entities=peer, warm_api=not args.cold_api)  # fmt: skip
         out.append(row)
         for k, v in row.items():
             text = f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else v

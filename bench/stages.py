@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pelcro_sync import client as client_module
+from pelcro_sync import scan as scan_module
 from pelcro_sync import sync as sync_module
 from pelcro_sync.client import PelcroClient
 
@@ -65,16 +66,16 @@ def install() -> None:
     client_module._parse_ok = _timed("parse", client_module._parse_ok)
     # request_json includes its parse; `report` subtracts it to give the HTTP round trip.
     PelcroClient.request_json = _timed("fetch+parse", PelcroClient.request_json)  # type: ignore[method-assign]
-    sync_module.normalize = _timed("normalize", sync_module.normalize)
+    scan_module.normalize = _timed("normalize", scan_module.normalize)
     reconcile = getattr(sync_module, "reconcile", None)  # delete detection after the scan
     if reconcile is not None and hasattr(reconcile, "detect_deletes"):
         reconcile.detect_deletes = _timed("reconcile", reconcile.detect_deletes)
-    scan_writer = sync_module._scan_writer  # batched scans: write on their own thread
+    scan_writer = scan_module._scan_writer  # batched scans: write on their own threads
 
     def timed_scan_writer(*args: Any, **kwargs: Any) -> Any:
         return _timed("flush", scan_writer(*args, **kwargs))
 
-    sync_module._scan_writer = timed_scan_writer
+    scan_module._scan_writer = timed_scan_writer
     original_iter_pages = PelcroClient.iter_pages
 
     def iter_pages(self: PelcroClient, *args: Any, **kwargs: Any) -> Iterator[Any]:

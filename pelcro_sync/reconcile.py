@@ -88,6 +88,16 @@ def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: 
         f"t._synced_at < :since and not exists (select 1 from {seen} x"
         " where x.site_id = :s and x.entity = :e and x.id = t.id)"
     )
+    older = conn.execute(
+        text(
+            f"select exists (select 1 from {table} t where t.site_id = :s"
+            " and t._deleted_at is null and t._synced_at < :since)"
+        ),
+        params,
+    ).scalar_one()
+    if not older:  # the scan wrote every live row (a first load): none can be a candidate
+        conn.execute(text(f"delete from {cand} where site_id = :s and entity = :e"), params)
+        return
     # Both tables were just filled: without fresh statistics the planner picks a nested
     # loop for the anti-joins below, quadratic in the rows (12 s against 8 ms at 12k rows).
     conn.execute(text(f"analyze {seen}, {table}"))

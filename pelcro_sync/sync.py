@@ -1,10 +1,9 @@
 """One entity of one site, in one of two modes, returning counts.
 
-- "full" (reconcile): read every page in `scan_sort` order and upsert; a batch of pages
-  (~1,000 records or ~1 s, `pelcro_sync.batching`) commits in one transaction with its
-  checkpoint and its seen ids, so a run killed at any point leaves the warehouse
-  consistent and the next run resumes after the last committed page. A scan
-  that reaches its end then detects deletes (`pelcro_sync.reconcile`).
+- "full" (reconcile): read every page in `scan_sort` order and upsert (`pelcro_sync.scan`:
+  a batch of pages per transaction, with its checkpoint, so a killed run resumes after
+  the last committed page); a scan that reaches its end then detects deletes
+  (`pelcro_sync.reconcile`).
 - "fast": newest first until nothing new (`pelcro_sync.fastpath`), for entities that can be
   listed so; the others get a full scan when stale and are skipped otherwise.
 
@@ -17,22 +16,21 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
 
-from pelcro_sync import batching, fastpath, reconcile
+from pelcro_sync import fastpath, reconcile, scan
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.drift import Drift
 from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.locks import entity_lock
-from pelcro_sync.normalize import NormalizedBatch, normalize
+from pelcro_sync.normalize import NormalizedBatch
 from pelcro_sync.pagination import Page
 from pelcro_sync.reconcile import DeletePolicy
 from pelcro_sync.warehouse import state
-from pelcro_sync.warehouse.upsert import UpsertCounts, upsert_batch
+from pelcro_sync.warehouse.upsert import UpsertCounts
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +227,9 @@ def _reconcile(
         result.resumed_from_page = start_page
         log.info("%s site %s: resuming the unfinished scan at page %s",
                  entity.name, site_id, start_page)  # fmt: skip
-    started = _scan(client, engine=engine, entity=entity, site_id=site_id, schema=schema,
-                    start_page=start_page, result=result, on_page=on_page)  # fmt: skip
+    started = scan.full_scan(client, engine=engine, entity=entity, site_id=site_id,
+                             schema=schema, start_page=start_page, result=result,
+                             on_page=on_page)  # fmt: skip
     outcome = reconcile.detect_deletes(client, engine=engine, entity=entity, site_id=site_id,
                                        schema=schema, policy=policy, since=started)  # fmt: skip
     result.deleted += outcome.marked
@@ -246,66 +245,6 @@ def _resume_page(conn: Connection, *, schema: str, entity: Entity, site_id: int)
     if current.scan_sort != (entity.scan_sort or ""):
         return 1  # a scan in another order cannot be continued by page number
     return current.scan_next_page
-
-
-def _scan(
-    client: PelcroClient,
-    *,
-    engine: Engine,
-    entity: Entity,
-    site_id: int,
-    schema: str,
-    start_page: int,
-    result: EntityResult,
-    on_page: ProgressCallback | None,
-) -> datetime | None:
-    """Read every page from `start_page`, committed a batch of pages at a time; when the
-    scan started (None if it wrote nothing)."""
-    last_page: Page | None = None
-    write = _scan_writer(engine, entity=entity, schema=schema, result=result)
-    with batching.PageWriter(write, prepare=partial(_prepare, entity)) as writer:
-        for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
-            result.add_read(page)
-            writer.put(page)  # before the callback: a page it has seen gets committed
-            last_page = page
-            if on_page is not None:
-                on_page(result, page)
-    with engine.begin() as conn:
-        current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
-        state.complete_scan(conn, schema=schema, site_id=site_id, entity=entity.name,
-                            total=last_page.total if last_page else 0)  # fmt: skip
-    return current.scan_started_at if current else None
-
-
-def _prepare(entity: Entity, pages: list[Page]) -> tuple[list[Page], NormalizedBatch]:
-    # one frame for the batch: far cheaper per record than a frame per page
-    return pages, normalize(entity, [r for page in pages for r in page.records])
-
-
-def _scan_writer(
-    engine: Engine, *, entity: Entity, schema: str, result: EntityResult
-) -> batching.Write:
-    """Write consecutive pages as one batch, with the ids seen and the checkpoint after
-    the last of them, in one transaction: all or none, so a killed scan resumes there."""
-    site_id = result.site_id
-    max_id = 0
-
-    def write(prepared: tuple[list[Page], NormalizedBatch]) -> None:
-        nonlocal max_id
-        pages, batch = prepared
-        if len(batch.frame):
-            max_id = max(max_id, int(batch.frame["id"].max()))
-        with engine.begin() as conn:
-            if pages[0].number == 1:
-                reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
-            counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch,
-                                  schema=schema, track_seen=True)  # fmt: skip
-            state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
-                                run_id=result.run_id, next_page=pages[-1].number + 1,
-                                sort=entity.scan_sort or "", max_id=max_id)  # fmt: skip
-        result.add_written(batch, counts)
-
-    return write
 
 
 def _account(

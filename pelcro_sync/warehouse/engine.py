@@ -50,7 +50,9 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         normalize_url(url),
         pool_pre_ping=True,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # A scan holds its lock's connection and two writers' (`sync.SCAN_WRITERS`), and
+        # the CLI runs four scans at once: room for all of them and their short reads.
+        max_overflow=pool_size * 3,
         pool_recycle=1800,
         echo=echo,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "pelcro-sync"},

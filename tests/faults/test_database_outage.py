@@ -48,7 +48,14 @@ def _checkpoint_consistent(engine: Engine, site: int) -> int:
     with engine.connect() as conn:
         saved = state.get_state(conn, schema=SCHEMA, site_id=site, entity="customers")
         rows = conn.execute(text(f"SELECT count(*) FROM {SCHEMA}.customers")).scalar_one()
-        seen = conn.execute(text(f"SELECT count(*) FROM {SCHEMA}._scan_seen")).scalar_one()
+        # what the scan saw: the ids of rows it left unchanged, and the rows it wrote
+        seen = conn.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM {SCHEMA}._scan_seen) + (SELECT count(*)"
+                f" FROM {SCHEMA}.customers t, {SCHEMA}._sync_state s WHERE s.entity ="
+                " 'customers' AND t._synced_at >= s.scan_started_at)"
+            )
+        ).scalar_one()
     pages = (saved.scan_next_page or 1) - 1 if saved else 0
     assert rows == seen == pages * PAGE, (rows, seen, pages)  # whole pages, nothing half
     return pages

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from pelcro_sync.batching import PageBuffer, PageWriter
+from pelcro_sync.batching import EarlierBatchFailed, PageBuffer, PageWriter, Turn
 from pelcro_sync.pagination import Page
 
 
@@ -15,7 +15,7 @@ def page(number: int, records: int = 100) -> Page:
 
 def test_an_unthrottled_scan_is_flushed_in_1000_record_batches_in_page_order():
     flushed: list[list[int]] = []
-    with PageWriter(lambda pages: flushed.append([p.number for p in pages])) as writer:
+    with PageWriter([lambda pages, turn: flushed.append([p.number for p in pages])]) as writer:
         for n in range(1, 26):
             writer.put(page(n))
     assert [n for batch in flushed for n in batch] == list(range(1, 26))
@@ -24,7 +24,7 @@ def test_an_unthrottled_scan_is_flushed_in_1000_record_batches_in_page_order():
 
 def test_a_slow_scan_commits_what_waits_without_waiting_for_more():
     flushed: list[list[int]] = []
-    with PageWriter(lambda pages: flushed.append([p.number for p in pages])) as writer:
+    with PageWriter([lambda pages, turn: flushed.append([p.number for p in pages])]) as writer:
         writer.put(page(1))
         deadline = time.monotonic() + 2
         while not flushed and time.monotonic() < deadline:
@@ -36,7 +36,7 @@ def test_a_slow_scan_commits_what_waits_without_waiting_for_more():
 def test_the_pages_read_are_flushed_when_the_scan_stops_with_an_error():
     flushed: list[int] = []
     with pytest.raises(KeyboardInterrupt), PageWriter(
-        lambda pages: flushed.extend(p.number for p in pages),
+        [lambda pages, turn: flushed.extend(p.number for p in pages)],
         buffer=PageBuffer(max_seconds=60),
     ) as writer:  # fmt: skip
         writer.put(page(1, records=10))
@@ -46,10 +46,10 @@ def test_the_pages_read_are_flushed_when_the_scan_stops_with_an_error():
 
 
 def test_a_failed_flush_stops_the_scan_with_its_error():
-    def fail(pages: list[Page]) -> None:
+    def fail(pages: list[Page], turn: Turn) -> None:
         raise RuntimeError("warehouse down")
 
-    with pytest.raises(RuntimeError, match="warehouse down"), PageWriter(fail) as writer:
+    with pytest.raises(RuntimeError, match="warehouse down"), PageWriter([fail]) as writer:
         for n in range(1, 100):
             writer.put(page(n))
 
@@ -65,11 +65,11 @@ def test_batches_are_prepared_on_one_thread_and_written_in_order_on_another():
         time.sleep(0.001 * (len(pages) % 3))  # uneven work must not reorder batches
         return [p.number for p in pages]
 
-    def write(numbers: list[int]) -> None:
+    def write(numbers: list[int], turn: Turn) -> None:
         threads["write"].add(threading.current_thread().name)
         written.extend(numbers)
 
-    with PageWriter(write, prepare=prepare, buffer=PageBuffer(max_records=250)) as writer:
+    with PageWriter([write], prepare=prepare, buffer=PageBuffer(max_records=250)) as writer:
         for n in range(1, 41):
             writer.put(page(n))
     assert written == list(range(1, 41))
@@ -86,8 +86,80 @@ def test_a_failed_prepare_still_writes_the_batches_prepared_before_it():
         return [p.number for p in pages]
 
     with pytest.raises(ValueError, match="bad page"), PageWriter(
-        written.extend, prepare=prepare, buffer=PageBuffer(max_records=100)
+        [lambda numbers, turn: written.extend(numbers)], prepare=prepare,
+        buffer=PageBuffer(max_records=100),
     ) as writer:  # fmt: skip
         for n in range(1, 100):
             writer.put(page(n))
     assert written == [1, 2, 3]
+
+
+def _numbers(pages: list[Page]) -> list[int]:
+    return [p.number for p in pages]
+
+
+def test_two_writers_commit_in_page_order_though_later_batches_finish_first():
+    import threading
+
+    committed: list[int] = []
+    lock = threading.Lock()
+
+    def write(numbers: list[int], turn: Turn) -> None:
+        time.sleep(0.02 if numbers[0] % 2 else 0.0)  # odd batches are slow to write
+        turn.wait()
+        with lock:
+            committed.extend(numbers)
+
+    with PageWriter([write, write], prepare=_numbers, buffer=PageBuffer(max_records=100)
+                    ) as writer:  # fmt: skip
+        for n in range(1, 31):
+            writer.put(page(n))
+    assert committed == list(range(1, 31))
+
+
+def test_batches_that_conflict_never_overlap_in_time():
+    import threading
+
+    active: list[int] = []
+    overlapped: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def write(numbers: list[int], turn: Turn) -> None:
+        with lock:
+            overlapped.extend((a, numbers[0]) for a in active)
+            active.append(numbers[0])
+        time.sleep(0.01)
+        turn.wait()
+        with lock:
+            active.remove(numbers[0])
+
+    # every batch conflicts with every other: the two writers must take turns
+    with PageWriter([write, write], prepare=_numbers, conflicts=lambda a, b: True,
+                    buffer=PageBuffer(max_records=100)) as writer:  # fmt: skip
+        for n in range(1, 11):
+            writer.put(page(n))
+    assert overlapped == []
+
+
+def test_after_a_failed_write_no_later_batch_commits():
+    committed: list[int] = []
+    refused: list[int] = []
+
+    def write(numbers: list[int], turn: Turn) -> None:
+        if numbers[0] == 3:
+            time.sleep(0.02)  # the next batch is already waiting for its turn
+            raise RuntimeError("warehouse down")
+        try:
+            turn.wait()
+        except EarlierBatchFailed:
+            refused.append(numbers[0])
+            raise
+        committed.append(numbers[0])
+
+    with pytest.raises(RuntimeError, match="warehouse down"), PageWriter(
+        [write, write], prepare=_numbers, buffer=PageBuffer(max_records=100)
+    ) as writer:  # fmt: skip
+        for n in range(1, 40):
+            writer.put(page(n))
+    assert committed == [1, 2]
+    assert refused and all(n > 3 for n in refused)
