@@ -1,5 +1,6 @@
 """normalize(): typing rules per kind, counted type errors, _raw fidelity, dropped records."""
 
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -7,8 +8,9 @@ import orjson
 import pandas as pd
 import pytest
 
+from pelcro_sync import normalize as nz
 from pelcro_sync.entities import Entity, fields, get_entity
-from pelcro_sync.normalize import normalize
+from pelcro_sync.normalize import NormalizedBatch, normalize
 
 PROBE = Entity(
     name="probe",
@@ -201,3 +203,56 @@ def test_missing_fields_are_null_and_errors_count_per_column() -> None:
 def test_empty_batch() -> None:
     batch = normalize(get_entity("subscriptions"), [])
     assert len(batch) == 0 and batch.dropped == 0
+
+
+def _cells(batch: NormalizedBatch, column: str) -> list[Any]:
+    return [None if pd.isna(v) else v for v in batch.frame[column].tolist()]
+
+
+# A usual batch (plain dicts, int ids, nothing orjson cannot write, no NUL) with odd values
+# among the usual ones in every column and records with differing keys; then the same with
+# records that make the batch unusual.
+ODD_COLUMNS = [
+    {"id": 1, "n": 5, "x": 1.5, "s": "a", "b": True, "t": 1616245118, "j": {"k": 1}},
+    {"id": 2, "n": 2**63, "x": 2**63, "s": 7, "b": 2, "t": "2021-06-24 10:33:02", "j": [1]},
+    {"id": 3, "n": None, "x": 3, "s": None, "b": 1, "t": 2**63, "j": None},
+    {"id": 4, "n": "", "x": "", "s": "", "b": 0, "t": "", "j": ""},
+    {"id": 5, "n": -7, "x": None, "s": True, "b": None, "t": True, "j": 0},
+    {"id": 6, "n": 1.0, "x": "0.5", "s": {"a": 1}, "b": False, "t": 253402300800},
+    {"id": 7, "t": 1616245118.5, "extra": "e"},
+    {"id": 8, "x": float("inf"), "t": float("nan")},  # from the standard library's parser
+]
+UNUSUAL = [
+    *ODD_COLUMNS,
+    {"id": "9", "n": 2**64, "x": float("nan"), "b": "true", "t": float("inf"), "j": {"big": 2**64}},
+    {"id": 10, "s": "a\x00b", "k\x00": "\ud800"},
+    {"id": 2**64}, {"id": True}, {"id": 11.5}, {"name": "no id"}, "not a record", None,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("records", "usual"), [(ODD_COLUMNS, True), (UNUSUAL, False)],
+                         ids=["odd_columns", "unusual_batch"])  # fmt: skip
+def test_a_batch_types_each_record_as_it_would_alone(records: list[Any], usual: bool) -> None:
+    assert (nz._read_usual(records, PROBE.field_names) is not None) is usual  # the path tested
+    batch = normalize(PROBE, records)
+    alone = [normalize(PROBE, [record]) for record in records]
+    for column in batch.frame.columns:
+        assert _cells(batch, column) == [c for one in alone for c in _cells(one, column)]
+    assert batch.type_errors == dict(sum((Counter(one.type_errors) for one in alone), Counter()))
+    assert batch.dropped == sum(one.dropped for one in alone)
+    assert batch.repaired == sum(one.repaired for one in alone)
+
+
+def test_escaped_nul_text_is_kept_as_written() -> None:
+    record = {"id": 1, "s": "\\u0000", "j": {"\\u0000": "\\\\u0000"}}
+    batch = normalize(PROBE, [record])
+    assert batch.frame["s"].iloc[0] == "\\u0000"
+    assert orjson.loads(batch.frame["_raw"].iloc[0]) == record
+    assert batch.repaired == 0
+
+
+def test_dict_subclass_records_are_read_like_plain_dicts() -> None:
+    record = defaultdict(lambda: "default", {"id": 1, "s": "a"})
+    batch = normalize(PROBE, [record])
+    assert _cells(batch, "s") == ["a"] and _cells(batch, "n") == [None]
+    assert dict(record) == {"id": 1, "s": "a"}  # no key added by a lookup

@@ -1,8 +1,10 @@
-"""The frame builder behind normalize(): no dtype inference, with or without pandas' fast path."""
+"""The frame and timestamp builders behind normalize(): no dtype inference, with or without
+pandas' fast paths."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from pandas.arrays import DatetimeArray
 
 from pelcro_sync import normalize as nz
 
@@ -21,3 +23,15 @@ def test_frame_keeps_object_text_and_extension_dtypes(
     assert str(frame["flag"].dtype) == "boolean"
     assert frame["flag"].isna().tolist() == [False, True, False]
     assert list(frame.index) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["simple_new", "pd_array"])
+def test_stamps_are_utc_microseconds_with_or_without_pandas_fast_path(
+    monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    if not fast:
+        monkeypatch.delattr(DatetimeArray, "_simple_new")
+    stamps = nz._stamps(np.array([0, nz.NAT, 1_616_245_118_250_000]))
+    assert str(stamps.dtype) == "datetime64[us, UTC]"
+    assert stamps.isna().tolist() == [False, True, False]
+    assert stamps[2] == pd.Timestamp("2021-03-20 12:58:38.25", tz="UTC")
