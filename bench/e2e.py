@@ -6,6 +6,10 @@ python -m bench.e2e --customers 1000000     # the tenfold case (~5.3M records; m
 Each sync runs in a fresh process (spawn) so its peak RSS is its own. Per run: the first
 sync into an empty schema, a re-sync of the unchanged data, and a plain binary COPY of the
 very rows the sync wrote (exported from its tables) into empty copies of those tables.
+
+The sandbox serves pages it rendered in a warm-up read (`SandboxConfig.page_cache`): it
+shares these cores with the sync, where Pelcro's servers would not. `--cold-api` measures
+with the sandbox rendering every page while the sync runs.
 """
 
 import argparse
@@ -30,7 +34,7 @@ SCHEMA = "pelcro"
 
 def _sync_child(
     base_url: str, api_key: str, site: int, url: str, entities: list[str], workers: int,
-    profile: str | None, analyze_fix: bool = True,
+    profile: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One `run_tasks` sync, in its own process; stage times and peak RSS."""
     from bench import stages
@@ -40,8 +44,6 @@ def _sync_child(
     from pelcro_sync.warehouse.engine import make_engine
 
     stages.install()
-    if analyze_fix:
-        stages.analyze_before_delete_detection()
     settings = Settings(
         api_key=Secret(api_key), base_url=base_url, rate_limit=1_000_000, site_ids=(site,),
         database_url=url, schema=SCHEMA,
@@ -55,9 +57,9 @@ def _sync_child(
 
         profiler = Profiler(async_mode="disabled")
         profiler.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results, failures = run_tasks(settings, tasks, warehouse=warehouse, workers=workers)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if profiler is not None:
         profiler.stop()
         Path(profile).write_text(profiler.output_text(unicode=True, show_all=False))  # type: ignore[arg-type]
@@ -66,6 +68,7 @@ def _sync_child(
         raise RuntimeError(f"sync failed: {failures[0][1]!r}")
     return {
         "elapsed": elapsed,
+        "cpu": cpu,  # the sync process's own CPU seconds (all its threads)
         "records": sum(r.records_read for r in results),
         "written": sum(r.written for r in results),
         "stages": stages.report(),
@@ -116,13 +119,12 @@ def plain_copy(url: str, entities: Sequence[str]) -> tuple[int, float]:
 
 
 def run(customers: int, entities: list[str], runs: int, workers: int, profile: str | None = None,
-        *, analyze_fix: bool = True, prototype: bool = True, peer_entities: list[str] | None = None,
-        warm_api: bool = True) -> dict[str, Any]:  # fmt: skip
-    from bench.batched import scan_child
+        *, peer_entities: list[str] | None = None, warm_api: bool = True,
+        ) -> dict[str, Any]:  # fmt: skip
     from bench.peer import dlt_child
 
     cfg = SandboxConfig(customers=customers, rate_limit=None, latency=0.0, page_cache=warm_api)
-    firsts, resyncs, copies, proto, peers = [], [], [], [], []
+    firsts, resyncs, copies, peers = [], [], [], []
     ctx = multiprocessing.get_context("spawn")
     with sandbox_process(cfg) as sb:
         site = sb.site_ids[0]
@@ -132,33 +134,20 @@ def run(customers: int, entities: list[str], runs: int, workers: int, profile: s
             with throwaway_database() as url:
                 prepare(url)
                 args = (sb.base_url, sb.api_key, site, url, entities, workers)
-                firsts.append(sync_in_process(*args, profile if i == 0 else None, analyze_fix))
-                resyncs.append(sync_in_process(*args, None, analyze_fix))
+                firsts.append(sync_in_process(*args, profile if i == 0 else None))
+                resyncs.append(sync_in_process(*args))
                 copies.append(plain_copy(url, entities))
-            if prototype:
-                row = {}
-                for n in (1, 10):
-                    with throwaway_database() as url:
-                        prepare(url)
-                        with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
-                            got = pool.submit(scan_child, sb.base_url, sb.api_key, site, url,
-                                              entities, n).result()  # fmt: skip
-                        row[n] = got["records"] / got["elapsed"]
-                proto.append(row)
             if peer_entities:
                 with throwaway_database() as url:
                     prepare(url)
                     ours = sync_in_process(sb.base_url, sb.api_key, site, url, peer_entities,
-                                           workers, None, analyze_fix)  # fmt: skip
+                                           workers)  # fmt: skip
                     with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
                         theirs = pool.submit(dlt_child, sb.base_url, sb.api_key, site,
                                              peer_entities, url).result()  # fmt: skip
                 peers.append((ours, theirs))
     out = summarise(customers, firsts, resyncs, copies)
-    if proto:
-        out["proto_1page_tx_records_s"] = median([r[1] for r in proto])
-        out["proto_10page_tx_records_s"] = median([r[10] for r in proto])
-        out["proto_10_vs_1"] = median([r[10] / r[1] for r in proto])
+    out["warm_api"] = warm_api
     if peers:
         out["peer_entities"] = ",".join(peer_entities or [])
         out["peer_ours_records_s"] = median([a["records"] / a["elapsed"] for a, _ in peers])
@@ -195,6 +184,7 @@ def summarise(customers: int, firsts: list, resyncs: list, copies: list) -> dict
         ),
         "wait_share": median([r["stages"]["wait"] / r["elapsed"] for r in firsts]),
         "first_sync_s": median([r["elapsed"] for r in firsts]),
+        "sync_cpu_us_per_record": median([r["cpu"] / r["records"] * 1e6 for r in firsts]),
         "first_written": firsts[0]["written"],
         "resync_s": median([r["elapsed"] for r in resyncs]),
         "resync_written": max(r["written"] for r in resyncs),
@@ -213,12 +203,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4, help="entities synced at once")
     p.add_argument("--profile", help="write a pyinstrument profile of the first sync here")
     p.add_argument(
-        "--as-is",
-        action="store_true",
-        help="measure sync.py unpatched (no ANALYZE before delete detection)",
-    )
-    p.add_argument("--no-prototype", action="store_true", help="skip the N-pages-per-tx rows")
-    p.add_argument(
         "--cold-api",
         action="store_true",
         help="the sandbox renders every page while measured (its CPU competes with the sync)",
@@ -226,6 +210,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--peer-entities", default="customers", help="entities for the dlt comparison ('' to skip)"
     )
+    p.add_argument("--peer-sizes", type=int, default=1,
+                   help="compare with dlt at the first N --customers sizes only")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -236,10 +222,9 @@ def entity_names(spec: str) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     args = parse_args(argv)
     out = []
-    for n in args.customers:
-        peer = args.peer_entities.split(",") if args.peer_entities else None
+    for i, n in enumerate(args.customers):
+        peer = args.peer_entities.split(",") if args.peer_entities and i < args.peer_sizes else None
         row = run(n, entity_names(args.entities), args.runs, args.workers, args.profile,
-                  analyze_fix=not args.as_is, prototype=not args.no_prototype,
                   peer_entities=peer, warm_api=not args.cold_api)  # fmt: skip
         out.append(row)
         for k, v in row.items():

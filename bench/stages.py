@@ -6,7 +6,6 @@ client's `request_json` and `iter_pages`). Times are summed over threads, so a s
 runs on several threads at once (fetch, parse) can add up to more than the wall time.
 """
 
-import inspect
 import threading
 import time
 from collections import defaultdict
@@ -36,26 +35,6 @@ def _timed(stage: str, fn: Any) -> Any:
             _add(stage, time.perf_counter() - start)
 
     return wrapper
-
-
-def analyze_before_delete_detection() -> None:
-    """Proposal P1 for sync.py/reconcile.py, applied from outside: ANALYZE the freshly filled
-    `_scan_seen` and entity table before the anti-joins of delete detection. Without
-    statistics the planner picks a nested loop over a sequential scan: 12 s instead of
-    8 ms for 12,000 customers, quadratic in the rows."""
-    from sqlalchemy import text
-
-    from pelcro_sync import reconcile
-
-    original = reconcile.register_candidates
-    if "analyze" in inspect.getsource(original).lower():
-        return  # reconcile.py does it itself now: a second ANALYZE would only cost time
-
-    def register_candidates(conn: Any, *, schema: str, site_id: int, entity: Any) -> None:
-        conn.execute(text(f'ANALYZE "{schema}"._scan_seen, "{schema}"."{entity.name}"'))
-        original(conn, schema=schema, site_id=site_id, entity=entity)
-
-    reconcile.register_candidates = register_candidates
 
 
 def install() -> None:
