@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -106,3 +107,15 @@ def warm(sb: RemoteSandbox, site: int, entities: Sequence[str]) -> float:
             for _ in client.iter_pages(name, site_id=site):
                 pass
     return time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, MiB. Not `ru_maxrss`: Linux carries into a
+    spawned child the RSS its parent had when it forked, so every child would report at
+    least the bench's own peak; VmHWM belongs to the process's current memory map."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource  # not Linux: the portable figure, with the caveat above
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

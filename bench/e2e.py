@@ -15,7 +15,6 @@ with the sandbox rendering every page while the sync runs.
 import argparse
 import concurrent.futures
 import multiprocessing
-import resource
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench.common import libpq, median, sandbox_process, throwaway_database, warm
+from bench.common import libpq, median, peak_rss_mb, sandbox_process, throwaway_database, warm
 from pelcro_sync.entities import ENTITIES
 from pelcro_sync.sandbox.config import SandboxConfig
 
@@ -72,7 +71,7 @@ def _sync_child(
         "records": sum(r.records_read for r in results),
         "written": sum(r.written for r in results),
         "stages": stages.report(),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

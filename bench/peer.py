@@ -6,12 +6,12 @@ under `data`, primary key `id` with the `merge` disposition (an upsert, as ours)
 postgres destination in its own dataset (schema). dlt lives only in the bench group.
 """
 
-import resource
 import shutil
 import tempfile
 import time
 from typing import Any
 
+from bench.common import peak_rss_mb
 from pelcro_sync.entities import get_entity
 
 
@@ -75,7 +75,7 @@ def run_dlt(base_url: str, api_key: str, site: int, entities: list[str], db_url:
     return {
         "records": records,
         "elapsed": elapsed,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
