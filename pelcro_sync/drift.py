@@ -41,9 +41,10 @@ class Drift:
     def observe(self, entity: Entity, records: Iterable[Mapping[str, Any]]) -> None:
         declared = set(entity.field_names) | set(SYSTEM_COLUMNS)
         expected = set(entity.field_names)
-        # Records of one endpoint nearly all share one shape (the same keys in the same
-        # order): compare each distinct shape once rather than every record's keys.
-        for keys, n in Counter(tuple(record) for record in records).items():
+        # Records of one endpoint nearly all share one shape: compare each distinct shape
+        # once rather than every record's keys, and the common case (every record has the
+        # first one's keys) without building a key tuple per record.
+        for keys, n in _shapes([r for r in records if isinstance(r, Mapping)]).items():
             for name in (k for k in keys if k not in declared):
                 self.new_fields[name] += n
             for name in expected.difference(keys):
@@ -51,6 +52,15 @@ class Drift:
 
     def __bool__(self) -> bool:
         return bool(self.novel_new() or self.novel_missing())
+
+
+def _shapes(records: list[Mapping[str, Any]]) -> Counter[tuple[str, ...]]:
+    """How many records have each set of keys."""
+    if records and all(isinstance(r, dict) for r in records):
+        first = records[0].keys()
+        if all(map(first.__eq__, map(dict.keys, records))):  # type: ignore[arg-type]
+            return Counter({tuple(first): len(records)})
+    return Counter(tuple(record) for record in records)
 
 
 def _without(seen: Counter[str], known: frozenset[str] | None) -> Counter[str]:

@@ -29,3 +29,15 @@ def test_nothing_novel_means_no_drift_but_untyped_values_still_show():
     drift.observe(CUSTOMERS, [{"id": 1, "x_extra": 2}])
     assert not drift
     assert describe(drift, {"last_login_at": 2}) == "untyped last_login_at (2)"
+
+
+def test_fields_are_counted_per_record_whatever_the_mix_of_shapes():
+    full = dict.fromkeys(CUSTOMERS.field_names, None) | {"id": 1}
+    same = [dict(full, x_new=i) for i in range(5)]
+    mixed = [*same, {"id": 9, "x_new": 1, "x_other": 2}, "not a record", dict(full)]
+    drift = Drift()
+    drift.observe(CUSTOMERS, same)  # one shape: counted at once
+    assert dict(drift.new_fields) == {"x_new": 5} and not drift.missing_fields
+    drift.observe(CUSTOMERS, mixed)  # several shapes, and a value that is no record
+    assert dict(drift.new_fields) == {"x_new": 11, "x_other": 1}
+    assert drift.missing_fields["email"] == 1  # only the short record lacks it
