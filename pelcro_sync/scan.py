@@ -5,10 +5,7 @@ and the ids it saw (`pelcro_sync.reconcile`), so a run killed at any point leave
 warehouse consistent and the next run resumes after the last committed page.
 """
 
-import gc
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -29,13 +26,6 @@ if TYPE_CHECKING:
 
 # Transactions a scan keeps in flight (`pelcro_sync.batching`), each on its own connection.
 SCAN_WRITERS = 2
-# The cyclic collector's first threshold while a scan runs (Python's default: 700).
-# Parsed records hold no reference cycles, yet every 700 new containers the collector
-# walks the young ones: about 8 % of an unthrottled scan's CPU.
-SCAN_GC_THRESHOLD = 100_000
-_gc_lock = threading.Lock()
-_gc_scans = 0
-_gc_before: tuple[int, ...] = ()
 
 
 def full_scan(
@@ -55,7 +45,6 @@ def full_scan(
     # Each writer thread has a connection of its own for the whole scan: a checkout per
     # batch would add the pool's ping and reset, two round trips, to every transaction.
     with ExitStack() as stack:
-        stack.enter_context(_fewer_collections())
         connections = [stack.enter_context(engine.connect()) for _ in range(SCAN_WRITERS)]
         writes = [_scan_writer(c, entity=entity, schema=schema, result=result) for c in connections]
         writer = stack.enter_context(
@@ -115,22 +104,3 @@ def _scan_writer(
         result.add_written(batch, counts)  # still this batch's turn: no other thread adds
 
     return write
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """SCAN_GC_THRESHOLD while any scan of this process runs (they may overlap on
-    threads: the first one in saves the setting, the last one out restores it)."""
-    global _gc_scans, _gc_before
-    with _gc_lock:
-        if _gc_scans == 0:
-            _gc_before = gc.get_threshold()
-            gc.set_threshold(max(SCAN_GC_THRESHOLD, _gc_before[0]), *_gc_before[1:])
-        _gc_scans += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_scans -= 1
-            if _gc_scans == 0:
-                gc.set_threshold(*_gc_before)
