@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, then one table of figures against targets.
 
-python -m bench              # defaults: ~10 minutes on 2 cores
+python -m bench              # defaults: ~12 minutes on 2 cores
 python -m bench --large      # adds the 1,000,000-customer sync (memory flatness; long)
 python -m bench --write      # adds the write-path micro-benchmark (bench.write)
 
