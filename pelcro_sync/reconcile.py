@@ -84,18 +84,16 @@ def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: 
     cand, seen, table = (_q(schema, "_delete_candidates"), _q(schema, "_scan_seen"),
                          _q(schema, entity.name))  # fmt: skip
     params = {"s": site_id, "e": entity.name, "since": since or _INFINITY}
+    # Live rows the scan did not write (those it wrote are synced since it started) ...
+    older = "t.site_id = :s and t._deleted_at is null and t._synced_at < :since"
+    # ... and, of those, the ones it did not see unchanged either.
     unseen = (
-        f"t._synced_at < :since and not exists (select 1 from {seen} x"
+        f"{older} and not exists (select 1 from {seen} x"
         " where x.site_id = :s and x.entity = :e and x.id = t.id)"
     )
-    older = conn.execute(
-        text(
-            f"select exists (select 1 from {table} t where t.site_id = :s"
-            " and t._deleted_at is null and t._synced_at < :since)"
-        ),
-        params,
-    ).scalar_one()
-    if not older:  # the scan wrote every live row (a first load): none can be a candidate
+    any_older = text(f"select exists (select 1 from {table} t where {older})")
+    if not conn.execute(any_older, params).scalar_one():
+        # the scan wrote every live row (a first load): none can be a candidate
         conn.execute(text(f"delete from {cand} where site_id = :s and entity = :e"), params)
         return
     # Both tables were just filled: without fresh statistics the planner picks a nested
@@ -104,19 +102,16 @@ def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: 
     conn.execute(
         text(
             f"delete from {cand} c where c.site_id = :s and c.entity = :e and not exists ("
-            f" select 1 from {table} t where t.site_id = :s and t.id = c.id"
-            f"  and t._deleted_at is null and {unseen})"
+            f" select 1 from {table} t where t.id = c.id and {unseen})"
         ),
         params,
     )
     conn.execute(
         text(
             f"insert into {cand} (site_id, entity, id, first_missed_at, misses)"
-            f" select :s, :e, t.id, now(), 1 from {table} t"
-            f" where t.site_id = :s and t._deleted_at is null and {unseen}"
+            f" select :s, :e, t.id, now(), 1 from {table} t where {unseen}"
             " on conflict (site_id, entity, id)"
-            " do update set misses = excluded.misses + "
-            f"{_q(schema, '_delete_candidates')}.misses"
+            f" do update set misses = excluded.misses + {cand}.misses"
         ),
         params,
     )

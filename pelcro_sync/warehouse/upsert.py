@@ -78,11 +78,11 @@ def upsert_batch(
     with pg.cursor() as cur:
         cur.execute(_stage_ddl(ent, stage))
         _copy_frame(cur, ent, stage, frame)
-        params = {"site_id": site_id, "synced_at": synced_at}
+        params = {"site_id": site_id, "synced_at": synced_at, "entity": ent.name}
         # The merge also empties the staging table (its rows come from a DELETE … RETURNING),
         # so a second batch in one transaction starts clean without another round trip.
         merge = _merge_sql(ent, schema, stage, track_seen=track_seen)
-        inserted, written = cur.execute(merge, params | {"entity": ent.name}).fetchone()  # type: ignore[misc]
+        inserted, written = cur.execute(merge, params).fetchone()  # type: ignore[misc]
     return UpsertCounts(inserted, written - inserted, len(frame) - written)
 
 
