@@ -5,6 +5,7 @@ and the ids it saw (`pelcro_sync.reconcile`), so a run killed at any point leave
 warehouse consistent and the next run resumes after the last committed page.
 """
 
+import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from pelcro_sync.client import PelcroClient
 from pelcro_sync.entities import Entity
 from pelcro_sync.normalize import NormalizedBatch, normalize
 from pelcro_sync.pagination import Page
-from pelcro_sync.warehouse import state
+from pelcro_sync.warehouse import first_load, state
 from pelcro_sync.warehouse.upsert import upsert_batch
 
 if TYPE_CHECKING:
@@ -42,11 +43,18 @@ def full_scan(
     """Read every page from `start_page`, committed a batch of pages at a time; when the
     scan started (None if it wrote nothing)."""
     last_page: Page | None = None
+    with engine.connect() as conn:
+        empty = first_load.site_is_empty(conn, entity=entity, site_id=site_id, schema=schema)
+    # Set once a batch finds its keys there after all: the rest of the scan merges.
+    merge_only = threading.Event()
+    if not empty:
+        merge_only.set()
     # Each writer thread has a connection of its own for the whole scan: a checkout per
     # batch would add the pool's ping and reset, two round trips, to every transaction.
     with ExitStack() as stack:
         connections = [stack.enter_context(engine.connect()) for _ in range(SCAN_WRITERS)]
-        writes = [_scan_writer(c, entity=entity, schema=schema, result=result) for c in connections]
+        writes = [_scan_writer(c, entity=entity, schema=schema, result=result,
+                               merge_only=merge_only) for c in connections]  # fmt: skip
         writer = stack.enter_context(
             batching.PageWriter(writes, prepare=partial(_prepare, entity), conflicts=_conflicts)
         )
@@ -83,10 +91,19 @@ def _conflicts(earlier: _Batch, later: _Batch) -> bool:
 
 
 def _scan_writer(
-    conn: Connection, *, entity: Entity, schema: str, result: "EntityResult"
+    conn: Connection,
+    *,
+    entity: Entity,
+    schema: str,
+    result: "EntityResult",
+    merge_only: threading.Event,
 ) -> batching.Write:
     """Write consecutive pages as one batch, with the ids seen and the checkpoint after
-    the last of them, in one transaction: all or none, so a killed scan resumes there."""
+    the last of them, in one transaction: all or none, so a killed scan resumes there.
+
+    Until `merge_only` is set (a first load: the site had no rows when the scan began),
+    a batch goes straight into the table (`first_load`), and is merged only if one of
+    its keys turns out to be there."""
     site_id = result.site_id
 
     def write(prepared: _Batch, turn: batching.Turn) -> None:
@@ -94,8 +111,15 @@ def _scan_writer(
         with conn.begin():
             if pages[0].number == 1:
                 reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
-            counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch,
-                                  schema=schema, track_seen=True)  # fmt: skip
+            counts = None
+            if not merge_only.is_set():
+                counts = first_load.insert_new(conn, entity=entity, site_id=site_id,
+                                               batch=batch, schema=schema)  # fmt: skip
+                if counts is None:
+                    merge_only.set()
+            if counts is None:
+                counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch,
+                                      schema=schema, track_seen=True)  # fmt: skip
             turn.wait()  # the checkpoint moves past committed pages only
             state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
                                 run_id=result.run_id, next_page=pages[-1].number + 1,

@@ -9,12 +9,15 @@ session rather than per batch: a table per batch costs catalog churn on every pa
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import sql
+from psycopg import postgres, sql
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity, Kind, get_entity
@@ -73,7 +76,7 @@ def upsert_batch(
         frame = frame.drop_duplicates("id", keep="last")
     if frame.empty:
         return UpsertCounts()
-    pg = _driver(conn)
+    pg = driver(conn)
     stage = sql.Identifier(f"_stage_{ent.name}")
     with pg.cursor() as cur:
         cur.execute(_stage_ddl(ent, stage))
@@ -101,7 +104,7 @@ def mark_deleted(
         " WHERE site_id = %(site_id)s AND id = ANY(%(ids)s::bigint[]) AND _deleted_at IS NULL"
     ).format(_table(entity, schema))
     params = {"at": deleted_at, "site_id": site_id, "ids": [int(i) for i in ids]}
-    with _driver(conn).cursor() as cur:
+    with driver(conn).cursor() as cur:
         cur.execute(query, params)
         return cur.rowcount
 
@@ -115,7 +118,7 @@ def iter_live_ids(
         " AND _deleted_at IS NULL ORDER BY id LIMIT %(chunk)s"
     ).format(_table(entity, schema))
     after = -(2**63)
-    with _driver(conn).cursor() as cur:
+    with driver(conn).cursor() as cur:
         while True:
             ids = [row[0] for row in cur.execute(query, {"site_id": site_id, "after": after,
                                                          "chunk": chunk})]  # fmt: skip
@@ -130,7 +133,8 @@ def live_ids(conn: Connection, *, entity: Entity | str, site_id: int, schema: st
     return set(iter_live_ids(conn, entity=entity, site_id=site_id, schema=schema))
 
 
-def _driver(conn: Connection) -> psycopg.Connection:
+def driver(conn: Connection) -> psycopg.Connection:
+    """The psycopg connection under `conn`, in a transaction SQLAlchemy knows of."""
     if not conn.in_transaction():
         conn.begin()  # so SQLAlchemy knows of the transaction the caller will commit
     return conn.connection.driver_connection  # type: ignore[return-value]
@@ -179,17 +183,27 @@ def _copy_frame(
 
 
 def write_frame(
-    cur: psycopg.Cursor, statement: sql.SQL | sql.Composed, *, entity: Entity, frame: pd.DataFrame
+    cur: psycopg.Cursor,
+    statement: sql.SQL | sql.Composed,
+    *,
+    entity: Entity,
+    frame: pd.DataFrame,
+    around: tuple[list[tuple[str, Any]], list[tuple[str, Any]]] = ([], []),
+    into_table: bool = False,
 ) -> None:
-    """Binary COPY of a normalized frame through `statement` (columns: id, fields, _raw)."""
-    wire = _WIRE_TYPES.get(entity.name)
-    if wire is None:
-        wire = _WIRE_TYPES[entity.name] = [
-            "int8", *(STAGE_TYPES[f.kind][1] for f in entity.fields), "text"
-        ]  # fmt: skip
-    columns = [frame["id"].tolist()]
-    columns += [_wire_values(frame[f.name], f.kind) for f in entity.fields]
+    """Binary COPY of a normalized frame through `statement` (columns: id, fields, _raw).
+
+    `around` adds constant columns before and after those, as (wire type, value) pairs.
+    The columns travel in their staging types (`STAGE_TYPES`), or with `into_table` in the
+    entity table's own: numeric as numeric, JSON as jsonb (`JsonbText` must be registered).
+    """
+    before, after = around
+    wire = [w for w, _ in before] + _wire_types(entity, into_table) + [w for w, _ in after]
+    n = len(frame)
+    columns = [[v] * n for _, v in before] + [frame["id"].tolist()]
+    columns += [_wire_values(frame[f.name], f.kind, into_table) for f in entity.fields]
     columns.append(_wire_values(frame["_raw"], "text"))
+    columns += [[v] * n for _, v in after]
     with gc_paused(), cur.copy(statement) as copy:
         copy.set_types(wire)
         write_row = copy.write_row
@@ -197,8 +211,31 @@ def write_frame(
             write_row(row)
 
 
-def _wire_values(column: pd.Series, kind: Kind) -> list[Any]:
-    """Python values psycopg's C dumpers take directly, None for null."""
+def _wire_types(entity: Entity, into_table: bool) -> list[str]:
+    """id, the fields and _raw: binary COPY types, cached per entity."""
+    key = (entity.name, into_table)
+    wire = _WIRE_TYPES.get(key)
+    if wire is None:
+        table_types = {"numeric": "numeric", "json": "jsonb"} if into_table else {}
+        kinds = [table_types.get(f.kind, STAGE_TYPES[f.kind][1]) for f in entity.fields]
+        wire = _WIRE_TYPES[key] = ["int8", *kinds, table_types.get("json", "text")]
+    return wire
+
+
+class JsonbText(Dumper):
+    """JSON text as binary jsonb (a version byte, then the text): the frame's JSON columns
+    are already serialised, and the stock jsonb dumper would serialise them again."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+def _wire_values(column: pd.Series, kind: Kind, exact_numeric: bool = False) -> list[Any]:
+    """Python values psycopg's C dumpers take directly, None for null; numeric values as
+    float, or with `exact_numeric` as the Decimal Postgres's float8-to-numeric cast gives."""
     if kind in ("text", "json"):
         texts = column.tolist()
         # normalize() gives str or None; other frames may hold NaN/NA/NaT for null.
@@ -215,12 +252,16 @@ def _wire_values(column: pd.Series, kind: Kind) -> list[Any]:
     else:
         values = column.to_numpy(dtype=bool, na_value=False)
     boxed = values.astype(object)  # numpy scalars become Python ints, floats and bools
+    if kind == "numeric" and exact_numeric:
+        # Postgres casts float8 to numeric through 15 significant digits (DBL_DIG): the
+        # same digits here keep a first load identical to what the merge would write.
+        boxed = np.array([Decimal(f"{v:.15g}") for v in boxed.tolist()], dtype=object)
     if mask.any():
         boxed[mask] = None
     return boxed.tolist()
 
 
-_WIRE_TYPES: dict[str, list[str]] = {}
+_WIRE_TYPES: dict[tuple[str, bool], list[str]] = {}
 
 
 def _only_str_or_none(values: list[Any]) -> bool:

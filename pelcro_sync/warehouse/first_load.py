@@ -1,0 +1,72 @@
+"""A first load's batches COPY straight into the entity's table, skipping staging and merge.
+
+While a site's table holds none of a batch's keys, the merge (`upsert.upsert_batch`) can
+only insert, and a staging table plus `INSERT … ON CONFLICT` costs Postgres a third more
+than a `COPY` of the same rows into the table itself (measured here: 1.25 s against 0.92 s
+for 60,000 customers). The rows are those the merge would write: every column, `_raw`,
+`_synced_at` from the transaction's clock and no `_deleted_at`.
+
+A key that is there after all (a record that moved between pages mid-scan, or a webhook
+that got there first) fails the COPY on the primary key; it is rolled back to a savepoint,
+so the transaction goes on, and the caller merges the batch instead.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from psycopg import errors, sql
+from sqlalchemy import Connection
+
+from pelcro_sync.entities import Entity
+from pelcro_sync.normalize import NormalizedBatch
+from pelcro_sync.warehouse.upsert import JsonbText, UpsertCounts, driver, write_frame
+
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # timestamptz's binary form counts from here
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def site_is_empty(conn: Connection, *, entity: Entity, site_id: int, schema: str) -> bool:
+    """Whether the table holds no row of this site, live or deleted: a first load."""
+    query = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE site_id = %s)").format(
+        sql.Identifier(schema, entity.name)
+    )
+    with driver(conn).cursor() as cur:
+        return bool(cur.execute(query, (site_id,)).fetchone()[0])  # type: ignore[index]
+
+
+def insert_new(
+    conn: Connection, *, entity: Entity, site_id: int, batch: NormalizedBatch, schema: str
+) -> UpsertCounts | None:
+    """COPY the batch into the table as new rows; None, with nothing written, when one of
+    its keys is already there. No commit (the caller's transaction, as for the merge)."""
+    frame = batch.frame
+    if not frame["id"].is_unique:
+        frame = frame.drop_duplicates("id", keep="last")
+    if frame.empty:
+        return UpsertCounts()
+    with driver(conn).cursor() as cur:
+        cur.adapters.register_dumper(None, JsonbText)
+        # The first statement also opens the transaction, so the savepoint has one to be in.
+        now: datetime = cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        cur.execute("SAVEPOINT first_load")
+        try:
+            write_frame(cur, _copy_sql(entity, schema), entity=entity, frame=frame,
+                        around=([("int8", site_id)], [("int8", (now - PG_EPOCH) // _MICROSECOND)]),
+                        into_table=True)  # fmt: skip
+        except errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT first_load")
+            return None
+        cur.execute("RELEASE SAVEPOINT first_load")
+    return UpsertCounts(inserted=len(frame))
+
+
+_COPY_SQL: dict[tuple[str, str], sql.Composed] = {}
+
+
+def _copy_sql(entity: Entity, schema: str) -> sql.Composed:
+    key = (entity.name, schema)
+    if key not in _COPY_SQL:
+        names = ["site_id", "id", *entity.field_names, "_raw", "_synced_at"]
+        _COPY_SQL[key] = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier(schema, entity.name), sql.SQL(", ").join(map(sql.Identifier, names))
+        )
+    return _COPY_SQL[key]
