@@ -44,7 +44,9 @@ class Drift:
         # Records of one endpoint nearly all share one shape: compare each distinct shape
         # once rather than every record's keys, and the common case (every record has the
         # first one's keys) without building a key tuple per record.
-        for keys, n in _shapes([r for r in records if isinstance(r, Mapping)]).items():
+        if not isinstance(records, list) or not set(map(type, records)) <= {dict}:
+            records = [r for r in records if isinstance(r, Mapping)]  # the unusual page
+        for keys, n in _shapes(records).items():
             for name in (k for k in keys if k not in declared):
                 self.new_fields[name] += n
             for name in expected.difference(keys):
@@ -56,7 +58,7 @@ class Drift:
 
 def _shapes(records: list[Mapping[str, Any]]) -> Counter[tuple[str, ...]]:
     """How many records have each set of keys."""
-    if records and all(isinstance(r, dict) for r in records):
+    if records and set(map(type, records)) == {dict}:
         first = records[0].keys()
         if all(map(first.__eq__, map(dict.keys, records))):  # type: ignore[arg-type]
             return Counter({tuple(first): len(records)})

@@ -11,6 +11,7 @@ sends that are not declared here still land, in `_raw`.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, cast
 
 Kind = Literal["bigint", "numeric", "text", "boolean", "timestamp", "json"]
@@ -55,8 +56,9 @@ class Entity:
         """Path template for one record by id."""
         return self.path + "/{id}"
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
+        # cached: the scan asks for them per page and per batch
         return tuple(f.name for f in self.fields)
 
     def fields_of(self, kind: Kind) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
 from pelcro_sync.normalize import NormalizedBatch
-from pelcro_sync.warehouse.upsert import JsonbText, UpsertCounts, driver, write_frame
+from pelcro_sync.warehouse.upsert import UpsertCounts, driver, write_frame
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # timestamptz's binary form counts from here
 _MICROSECOND = timedelta(microseconds=1)
@@ -44,7 +44,6 @@ def insert_new(
     if frame.empty:
         return UpsertCounts()
     with driver(conn).cursor() as cur:
-        cur.adapters.register_dumper(None, JsonbText)
         # The first statement also opens the transaction, so the savepoint has one to be in.
         now: datetime = cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         cur.execute("SAVEPOINT first_load")

@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import postgres, sql
-from psycopg.adapt import Dumper
-from psycopg.pq import Format
+from psycopg import sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity, Kind, get_entity
@@ -195,14 +193,14 @@ def write_frame(
 
     `around` adds constant columns before and after those, as (wire type, value) pairs.
     The columns travel in their staging types (`STAGE_TYPES`), or with `into_table` in the
-    entity table's own: numeric as numeric, JSON as jsonb (`JsonbText` must be registered).
+    entity table's own: numeric as numeric, JSON as jsonb.
     """
     before, after = around
     wire = [w for w, _ in before] + _wire_types(entity, into_table) + [w for w, _ in after]
     n = len(frame)
     columns = [[v] * n for _, v in before] + [frame["id"].tolist()]
     columns += [_wire_values(frame[f.name], f.kind, into_table) for f in entity.fields]
-    columns.append(_wire_values(frame["_raw"], "text"))
+    columns.append(_wire_values(frame["_raw"], "json", into_table))
     columns += [[v] * n for _, v in after]
     with gc_paused(), cur.copy(statement) as copy:
         copy.set_types(wire)
@@ -216,31 +214,26 @@ def _wire_types(entity: Entity, into_table: bool) -> list[str]:
     key = (entity.name, into_table)
     wire = _WIRE_TYPES.get(key)
     if wire is None:
-        table_types = {"numeric": "numeric", "json": "jsonb"} if into_table else {}
+        # jsonb's binary form is a version byte and the text, which `_wire_values` builds;
+        # binary COPY sends no type oids, so the bytes go through psycopg's C bytea dumper
+        # rather than a Python dumper per value.
+        table_types = {"numeric": "numeric", "json": "bytea"} if into_table else {}
         kinds = [table_types.get(f.kind, STAGE_TYPES[f.kind][1]) for f in entity.fields]
         wire = _WIRE_TYPES[key] = ["int8", *kinds, table_types.get("json", "text")]
     return wire
 
 
-class JsonbText(Dumper):
-    """JSON text as binary jsonb (a version byte, then the text): the frame's JSON columns
-    are already serialised, and the stock jsonb dumper would serialise them again."""
-
-    format = Format.BINARY
-    oid = postgres.types["jsonb"].oid
-
-    def dump(self, obj: str) -> bytes:
-        return b"\x01" + obj.encode()
-
-
-def _wire_values(column: pd.Series, kind: Kind, exact_numeric: bool = False) -> list[Any]:
-    """Python values psycopg's C dumpers take directly, None for null; numeric values as
-    float, or with `exact_numeric` as the Decimal Postgres's float8-to-numeric cast gives."""
+def _wire_values(column: pd.Series, kind: Kind, into_table: bool = False) -> list[Any]:
+    """Python values psycopg's C dumpers take directly, None for null. With `into_table`,
+    numeric values are the Decimals Postgres's float8-to-numeric cast would give, and JSON
+    is jsonb's binary form; otherwise floats and text."""
     if kind in ("text", "json"):
         texts = column.tolist()
         # normalize() gives str or None; other frames may hold NaN/NA/NaT for null.
         if column.dtype != object or not _only_str_or_none(texts):
             texts = [None if _is_null(v) else v for v in texts]
+        if kind == "json" and into_table:
+            return [None if v is None else b"\x01" + v.encode() for v in texts]
         return texts
     mask = column.isna().to_numpy()
     if kind == "timestamp":
@@ -252,7 +245,7 @@ def _wire_values(column: pd.Series, kind: Kind, exact_numeric: bool = False) -> 
     else:
         values = column.to_numpy(dtype=bool, na_value=False)
     boxed = values.astype(object)  # numpy scalars become Python ints, floats and bools
-    if kind == "numeric" and exact_numeric:
+    if kind == "numeric" and into_table:
         # Postgres casts float8 to numeric through 15 significant digits (DBL_DIG): the
         # same digits here keep a first load identical to what the merge would write.
         boxed = np.array([Decimal(f"{v:.15g}") for v in boxed.tolist()], dtype=object)
