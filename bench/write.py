@@ -1,4 +1,5 @@
-"""Warehouse write benchmark: plain COPY vs normalize vs upsert (first load and unchanged reload).
+"""Warehouse write benchmark: plain COPY vs normalize vs upsert (first load and unchanged reload),
+and the direct COPY a scan of an empty site uses (`pelcro_sync.warehouse.first_load`).
 
 Run: `python -m bench.write [--rows 200000] [--batch 1000] [--runs 3]`. Uses DATABASE_URL's
 server (or 127.0.0.1:5432) and works in a throwaway database it drops afterwards.
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from pelcro_sync.entities import get_entity
 from pelcro_sync.normalize import NormalizedBatch, gc_paused, normalize
+from pelcro_sync.warehouse.first_load import insert_new
 from pelcro_sync.warehouse.schema import build_metadata
 from pelcro_sync.warehouse.upsert import STAGE_TYPES, _wire_values, upsert_batch
 
@@ -106,6 +108,15 @@ def plain_copy(engine: Engine, batches: list[NormalizedBatch]) -> None:
                     copy.write_row(row)
 
 
+def load_direct(engine: Engine, batches: list[NormalizedBatch]) -> None:
+    """A first load as a scan of an empty site writes it: COPY into the table per batch."""
+    entity = get_entity("customers")
+    for batch in batches:
+        with engine.begin() as conn:
+            counts = insert_new(conn, entity=entity, site_id=SITE, batch=batch, schema=SCHEMA)
+            assert counts is not None, "a key was already there: the table was not empty"
+
+
 def load(engine: Engine, batches: list[NormalizedBatch]) -> list[int]:
     """Upsert every batch, one transaction each as the sync does; rows written per batch."""
     entity = get_entity("customers")
@@ -136,6 +147,7 @@ def run(rows: int, batch_size: int, runs: int) -> dict[str, float]:
                 conn.exec_driver_sql(f'TRUNCATE "{SCHEMA}".customers')
 
         t_copy = median_time(lambda: plain_copy(engine, batches), runs, before=truncate)
+        t_direct = median_time(lambda: load_direct(engine, batches), runs, before=truncate)
         first, reload, rewritten = [], [], []
         for _ in range(runs):
             truncate()
@@ -151,6 +163,7 @@ def run(rows: int, batch_size: int, runs: int) -> dict[str, float]:
         "copy_rows_s": rows / t_copy, "normalize_rows_s": rows / t_norm,
         "upsert_rows_s": rows / t_first, "ratio_to_copy": t_copy / t_first,
         "end_to_end_rows_s": rows / (t_norm + t_first),
+        "direct_first_load_rows_s": rows / t_direct, "direct_ratio_to_copy": t_copy / t_direct,
         "reload_s": t_reload, "first_load_s": t_first, "reload_rows_written": max(rewritten),
     }  # fmt: skip
 

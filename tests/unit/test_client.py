@@ -311,3 +311,20 @@ def test_integers_beyond_64_bits_keep_every_digit(body: bytes, expected: object)
     from pelcro_sync.client import _parse_ok
 
     assert _parse_ok(body, None)["data"][0]["id"] == expected
+
+
+def test_clients_share_one_tls_context_that_still_verifies_certificates() -> None:
+    """Sharing the CA bundle across clients must not weaken verification."""
+    import ssl
+
+    from pelcro_sync import client as client_module
+
+    settings = Settings(api_key=Secret("k"), base_url="https://api.example/api/v1/core")
+    with PelcroClient(settings) as a, PelcroClient(settings) as b:
+        contexts = {
+            id(c._http._transport._pool._ssl_context)  # type: ignore[attr-defined]
+            for c in (a, b)
+        }
+    shared = client_module._tls_context()
+    assert contexts == {id(shared)}
+    assert shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname
