@@ -44,9 +44,11 @@ class Drift:
         # Records of one endpoint nearly all share one shape: compare each distinct shape
         # once rather than every record's keys, and the common case (every record has the
         # first one's keys) without building a key tuple per record.
-        if not isinstance(records, list) or not set(map(type, records)) <= {dict}:
-            records = [r for r in records if isinstance(r, Mapping)]  # the unusual page
-        for keys, n in _shapes(records).items():
+        if isinstance(records, list) and set(map(type, records)) <= {dict}:
+            shapes = _shapes(records)
+        else:  # the unusual page
+            shapes = Counter(tuple(r) for r in records if isinstance(r, Mapping))
+        for keys, n in shapes.items():
             for name in (k for k in keys if k not in declared):
                 self.new_fields[name] += n
             for name in expected.difference(keys):
@@ -56,11 +58,11 @@ class Drift:
         return bool(self.novel_new() or self.novel_missing())
 
 
-def _shapes(records: list[Mapping[str, Any]]) -> Counter[tuple[str, ...]]:
+def _shapes(records: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
     """How many records have each set of keys."""
-    if records and set(map(type, records)) == {dict}:
+    if records:
         first = records[0].keys()
-        if all(map(first.__eq__, map(dict.keys, records))):  # type: ignore[arg-type]
+        if all(map(first.__eq__, map(dict.keys, records))):
             return Counter({tuple(first): len(records)})
     return Counter(tuple(record) for record in records)
 

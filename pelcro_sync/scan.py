@@ -43,12 +43,12 @@ def full_scan(
     """Read every page from `start_page`, committed a batch of pages at a time; when the
     scan started (None if it wrote nothing)."""
     last_page: Page | None = None
-    with engine.connect() as conn:
-        empty = first_load.site_is_empty(conn, entity=entity, site_id=site_id, schema=schema)
-    # Set once a batch finds its keys there after all: the rest of the scan merges.
+    # Set unless the site has no rows yet, or once a first load's batch finds its keys
+    # there after all: from then on the scan merges.
     merge_only = threading.Event()
-    if not empty:
-        merge_only.set()
+    with engine.connect() as conn:
+        if not first_load.site_is_empty(conn, entity=entity, site_id=site_id, schema=schema):
+            merge_only.set()
     # Each writer thread has a connection of its own for the whole scan: a checkout per
     # batch would add the pool's ping and reset, two round trips, to every transaction.
     with ExitStack() as stack:

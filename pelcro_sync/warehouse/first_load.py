@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
 from pelcro_sync.normalize import NormalizedBatch
-from pelcro_sync.warehouse.upsert import UpsertCounts, driver, write_frame
+from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver, write_frame
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # timestamptz's binary form counts from here
 _MICROSECOND = timedelta(microseconds=1)
@@ -49,7 +49,8 @@ def insert_new(
         cur.execute("SAVEPOINT first_load")
         try:
             write_frame(cur, _copy_sql(entity, schema), entity=entity, frame=frame,
-                        around=([("int8", site_id)], [("int8", (now - PG_EPOCH) // _MICROSECOND)]),
+                        leading=[("int8", site_id)],
+                        trailing=[("int8", (now - PG_EPOCH) // _MICROSECOND)],
                         into_table=True)  # fmt: skip
         except errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT first_load")
@@ -58,14 +59,11 @@ def insert_new(
     return UpsertCounts(inserted=len(frame))
 
 
-_COPY_SQL: dict[tuple[str, str], sql.Composed] = {}
-
-
-def _copy_sql(entity: Entity, schema: str) -> sql.Composed:
-    key = (entity.name, schema)
-    if key not in _COPY_SQL:
-        names = ["site_id", "id", *entity.field_names, "_raw", "_synced_at"]
-        _COPY_SQL[key] = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+def _copy_sql(entity: Entity, schema: str) -> sql.SQL:
+    names = ["site_id", "id", *entity.field_names, "_raw", "_synced_at"]
+    return cached_sql(
+        ("first_load", entity.name, schema),
+        lambda: sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(schema, entity.name), sql.SQL(", ").join(map(sql.Identifier, names))
-        )
-    return _COPY_SQL[key]
+        ),
+    )

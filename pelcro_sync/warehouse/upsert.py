@@ -6,7 +6,7 @@ the staging table empties itself at commit (`ON COMMIT DELETE ROWS`). It is crea
 session rather than per batch: a table per batch costs catalog churn on every page.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -147,7 +147,8 @@ def _table(entity: Entity | str, schema: str) -> sql.Identifier:
 _SQL_CACHE: dict[tuple[str, ...], sql.SQL] = {}
 
 
-def _cached(key: tuple[str, ...], build: Callable[[], sql.Composable]) -> sql.SQL:
+def cached_sql(key: tuple[str, ...], build: Callable[[], sql.Composable]) -> sql.SQL:
+    """The statement `build` gives, rendered once per `key`."""
     statement = _SQL_CACHE.get(key)
     if statement is None:
         statement = _SQL_CACHE[key] = sql.SQL(build().as_string())
@@ -155,7 +156,9 @@ def _cached(key: tuple[str, ...], build: Callable[[], sql.Composable]) -> sql.SQ
 
 
 def _stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.SQL:
-    return _cached(("ddl", entity.name, stage.as_string()), lambda: _build_stage_ddl(entity, stage))
+    return cached_sql(
+        ("ddl", entity.name, stage.as_string()), lambda: _build_stage_ddl(entity, stage)
+    )
 
 
 def _build_stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
@@ -173,7 +176,7 @@ def _build_stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
 def _copy_frame(
     cur: psycopg.Cursor, entity: Entity, stage: sql.Identifier, frame: pd.DataFrame
 ) -> None:
-    statement = _cached(
+    statement = cached_sql(
         ("copy", stage.as_string()),
         lambda: sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT BINARY)").format(stage),
     )
@@ -186,22 +189,23 @@ def write_frame(
     *,
     entity: Entity,
     frame: pd.DataFrame,
-    around: tuple[list[tuple[str, Any]], list[tuple[str, Any]]] = ([], []),
+    leading: Sequence[tuple[str, Any]] = (),
+    trailing: Sequence[tuple[str, Any]] = (),
     into_table: bool = False,
 ) -> None:
     """Binary COPY of a normalized frame through `statement` (columns: id, fields, _raw).
 
-    `around` adds constant columns before and after those, as (wire type, value) pairs.
+    `leading` and `trailing` add constant columns before and after those, as (wire type,
+    value) pairs.
     The columns travel in their staging types (`STAGE_TYPES`), or with `into_table` in the
     entity table's own: numeric as numeric, JSON as jsonb.
     """
-    before, after = around
-    wire = [w for w, _ in before] + _wire_types(entity, into_table) + [w for w, _ in after]
+    wire = [w for w, _ in leading] + _wire_types(entity, into_table) + [w for w, _ in trailing]
     n = len(frame)
-    columns = [[v] * n for _, v in before] + [frame["id"].tolist()]
+    columns = [[v] * n for _, v in leading] + [frame["id"].tolist()]
     columns += [_wire_values(frame[f.name], f.kind, into_table) for f in entity.fields]
     columns.append(_wire_values(frame["_raw"], "json", into_table))
-    columns += [[v] * n for _, v in after]
+    columns += [[v] * n for _, v in trailing]
     with gc_paused(), cur.copy(statement) as copy:
         copy.set_types(wire)
         write_row = copy.write_row
@@ -268,7 +272,7 @@ def _is_null(value: Any) -> bool:
 def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
                ) -> sql.SQL:  # fmt: skip
     key = ("merge", entity.name, schema, stage.as_string(), str(track_seen))
-    return _cached(key, lambda: _build_merge_sql(entity, schema, stage, track_seen=track_seen))
+    return cached_sql(key, lambda: _build_merge_sql(entity, schema, stage, track_seen=track_seen))
 
 
 def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool

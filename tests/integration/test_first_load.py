@@ -1,7 +1,6 @@
 """A first load's direct COPY (`warehouse.first_load`): the same rows as the merge, and the
 merge whenever a key is there after all."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,26 +9,11 @@ from sqlalchemy import Connection, Engine, text
 from pelcro_sync.entities import ENTITIES, get_entity
 from pelcro_sync.normalize import normalize
 from pelcro_sync.warehouse.first_load import insert_new, site_is_empty
-from pelcro_sync.warehouse.schema import build_metadata
 from pelcro_sync.warehouse.upsert import UpsertCounts, mark_deleted, upsert_batch
 from tests.integration.freshness_helpers import live, rows, sync, truth
 from tests.integration.test_upsert import _records
 
 DIRECT, MERGED = 7001, 7002  # two sites: one loaded each way
-
-
-@pytest.fixture
-def schema(pg_engine: Engine, fresh_schema: str) -> str:
-    with pg_engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{fresh_schema}"')
-        build_metadata(fresh_schema).create_all(conn)
-    return fresh_schema
-
-
-@pytest.fixture
-def conn(pg_engine: Engine, schema: str) -> Iterator[Connection]:
-    with pg_engine.connect() as connection:
-        yield connection
 
 
 def _table(conn: Connection, schema: str, name: str, site: int) -> dict[int, dict[str, Any]]:

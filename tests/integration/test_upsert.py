@@ -1,18 +1,16 @@
 """upsert_batch / mark_deleted / live_ids against a real Postgres: what lands, and what doesn't."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from psycopg import sql
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.normalize import normalize
 from pelcro_sync.warehouse import upsert
-from pelcro_sync.warehouse.schema import build_metadata
 from pelcro_sync.warehouse.upsert import (
     UpsertCounts,
     iter_live_ids,
@@ -25,21 +23,6 @@ SITE = 4021
 PG_TYPES = {"bigint": "bigint", "numeric": "numeric", "text": "text", "boolean": "boolean",
             "timestamp": "timestamp with time zone", "json": "jsonb"}  # fmt: skip
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def schema(pg_engine: Engine, fresh_schema: str) -> str:
-    with pg_engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{fresh_schema}"')
-        build_metadata(fresh_schema).create_all(conn)
-    return fresh_schema
-
-
-@pytest.fixture
-def conn(pg_engine: Engine, schema: str) -> Iterator[Connection]:
-    """Depends on `schema` so it closes first and the schema can be dropped."""
-    with pg_engine.connect() as connection:
-        yield connection
 
 
 def _value(kind: str, i: int, j: int) -> tuple[Any, Any]:
