@@ -24,9 +24,10 @@ from sqlalchemy.engine import make_url
 
 from pelcro_sync.entities import get_entity
 from pelcro_sync.normalize import NormalizedBatch, gc_paused, normalize
+from pelcro_sync.warehouse.encode import STAGE_TYPES, _wire_values
 from pelcro_sync.warehouse.first_load import insert_new
 from pelcro_sync.warehouse.schema import build_metadata
-from pelcro_sync.warehouse.upsert import STAGE_TYPES, _wire_values, upsert_batch
+from pelcro_sync.warehouse.upsert import upsert_batch
 
 LOCAL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SCHEMA = "pelcro"

@@ -11,17 +11,15 @@ that got there first) fails the COPY on the primary key; it is rolled back to a 
 so the transaction goes on, and the caller merges the batch instead.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from psycopg import errors, sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
 from pelcro_sync.normalize import NormalizedBatch
-from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver, write_frame
-
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # timestamptz's binary form counts from here
-_MICROSECOND = timedelta(microseconds=1)
+from pelcro_sync.warehouse import encode
+from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver
 
 
 def site_is_empty(conn: Connection, *, entity: Entity, site_id: int, schema: str) -> bool:
@@ -38,25 +36,28 @@ def insert_new(
 ) -> UpsertCounts | None:
     """COPY the batch into the table as new rows; None, with nothing written, when one of
     its keys is already there. No commit (the caller's transaction, as for the merge)."""
-    frame = batch.frame
-    if not frame["id"].is_unique:
-        frame = frame.drop_duplicates("id", keep="last")
-    if frame.empty:
+    encoded = encode.for_table(entity, site_id, batch.frame)
+    return insert_encoded(conn, entity=entity, encoded=encoded, schema=schema)
+
+
+def insert_encoded(
+    conn: Connection, *, entity: Entity, encoded: encode.Encoded, schema: str
+) -> UpsertCounts | None:
+    """`insert_new` of a batch already encoded for the table (`encode.for_table`)."""
+    if encoded.rows == 0:
         return UpsertCounts()
     with driver(conn).cursor() as cur:
         # The first statement also opens the transaction, so the savepoint has one to be in.
         now: datetime = cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         cur.execute("SAVEPOINT first_load")
         try:
-            write_frame(cur, _copy_sql(entity, schema), entity=entity, frame=frame,
-                        leading=[("int8", site_id)],
-                        trailing=[("int8", (now - PG_EPOCH) // _MICROSECOND)],
-                        into_table=True)  # fmt: skip
+            with cur.copy(_copy_sql(entity, schema)) as copy:
+                copy.write(encode.stamped(encoded, now))
         except errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT first_load")
             return None
         cur.execute("RELEASE SAVEPOINT first_load")
-    return UpsertCounts(inserted=len(frame))
+    return UpsertCounts(inserted=encoded.rows)
 
 
 def _copy_sql(entity: Entity, schema: str) -> sql.SQL:

@@ -6,33 +6,17 @@ the staging table empties itself at commit (`ON COMMIT DELETE ROWS`). It is crea
 session rather than per batch: a table per batch costs catalog churn on every page.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-import numpy as np
-import pandas as pd
 import psycopg
 from psycopg import sql
 from sqlalchemy import Connection
 
-from pelcro_sync.entities import Entity, Kind, get_entity
-from pelcro_sync.normalize import NormalizedBatch, gc_paused
-
-# Staging column type and the binary COPY wire type for each kind. Timestamps travel as
-# int8 microseconds since 2000-01-01, which is exactly timestamptz's binary form, so no
-# datetime objects are built; JSON travels as text and is parsed once, in the INSERT.
-STAGE_TYPES: dict[Kind, tuple[str, str]] = {
-    "bigint": ("bigint", "int8"),
-    "numeric": ("float8", "float8"),
-    "text": ("text", "text"),
-    "boolean": ("boolean", "bool"),
-    "timestamp": ("timestamptz", "int8"),
-    "json": ("text", "text"),
-}
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in unix microseconds
+from pelcro_sync.entities import Entity, get_entity
+from pelcro_sync.normalize import NormalizedBatch
+from pelcro_sync.warehouse import encode
 
 
 @dataclass(frozen=True)
@@ -69,22 +53,35 @@ def upsert_batch(
     `_synced_at` tells delete detection the scan saw them, so a first load records none.
     """
     ent = get_entity(entity) if isinstance(entity, str) else entity
-    frame = batch.frame
-    if not frame["id"].is_unique:
-        frame = frame.drop_duplicates("id", keep="last")
-    if frame.empty:
+    encoded = encode.for_stage(ent, batch.frame)
+    return merge_encoded(conn, entity=ent, site_id=site_id, encoded=encoded, schema=schema,
+                         synced_at=synced_at, track_seen=track_seen)  # fmt: skip
+
+
+def merge_encoded(
+    conn: Connection,
+    *,
+    entity: Entity,
+    site_id: int,
+    encoded: encode.Encoded,
+    schema: str,
+    synced_at: datetime | None = None,
+    track_seen: bool = False,
+) -> UpsertCounts:
+    """`upsert_batch` of a batch already encoded for the staging table (`encode.for_stage`)."""
+    if encoded.rows == 0:
         return UpsertCounts()
-    pg = driver(conn)
-    stage = sql.Identifier(f"_stage_{ent.name}")
-    with pg.cursor() as cur:
-        cur.execute(_stage_ddl(ent, stage))
-        _copy_frame(cur, ent, stage, frame)
-        params = {"site_id": site_id, "synced_at": synced_at, "entity": ent.name}
+    stage = sql.Identifier(f"_stage_{entity.name}")
+    with driver(conn).cursor() as cur:
+        cur.execute(_stage_ddl(entity, stage))
+        with cur.copy(_copy_sql(stage)) as copy:
+            copy.write(encoded.payload)
+        params = {"site_id": site_id, "synced_at": synced_at, "entity": entity.name}
         # The merge also empties the staging table (its rows come from a DELETE … RETURNING),
         # so a second batch in one transaction starts clean without another round trip.
-        merge = _merge_sql(ent, schema, stage, track_seen=track_seen)
+        merge = _merge_sql(entity, schema, stage, track_seen=track_seen)
         inserted, written = cur.execute(merge, params).fetchone()  # type: ignore[misc]
-    return UpsertCounts(inserted, written - inserted, len(frame) - written)
+    return UpsertCounts(inserted, written - inserted, encoded.rows - written)
 
 
 def mark_deleted(
@@ -164,7 +161,7 @@ def _stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.SQL:
 def _build_stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
     columns: list[sql.Composable] = [sql.SQL("id bigint")]
     columns += [
-        sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(STAGE_TYPES[f.kind][0]))
+        sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(encode.STAGE_TYPES[f.kind][0]))
         for f in entity.fields
     ]
     columns.append(sql.SQL("_raw text"))
@@ -173,100 +170,11 @@ def _build_stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
     )
 
 
-def _copy_frame(
-    cur: psycopg.Cursor, entity: Entity, stage: sql.Identifier, frame: pd.DataFrame
-) -> None:
-    statement = cached_sql(
+def _copy_sql(stage: sql.Identifier) -> sql.SQL:
+    return cached_sql(
         ("copy", stage.as_string()),
         lambda: sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT BINARY)").format(stage),
     )
-    write_frame(cur, statement, entity=entity, frame=frame)
-
-
-def write_frame(
-    cur: psycopg.Cursor,
-    statement: sql.SQL | sql.Composed,
-    *,
-    entity: Entity,
-    frame: pd.DataFrame,
-    leading: Sequence[tuple[str, Any]] = (),
-    trailing: Sequence[tuple[str, Any]] = (),
-    into_table: bool = False,
-) -> None:
-    """Binary COPY of a normalized frame through `statement` (columns: id, fields, _raw).
-
-    `leading` and `trailing` add constant columns before and after those, as (wire type,
-    value) pairs.
-    The columns travel in their staging types (`STAGE_TYPES`), or with `into_table` in the
-    entity table's own: numeric as numeric, JSON as jsonb.
-    """
-    wire = [w for w, _ in leading] + _wire_types(entity, into_table) + [w for w, _ in trailing]
-    n = len(frame)
-    columns = [[v] * n for _, v in leading] + [frame["id"].tolist()]
-    columns += [_wire_values(frame[f.name], f.kind, into_table) for f in entity.fields]
-    columns.append(_wire_values(frame["_raw"], "json", into_table))
-    columns += [[v] * n for _, v in trailing]
-    with gc_paused(), cur.copy(statement) as copy:
-        copy.set_types(wire)
-        write_row = copy.write_row
-        for row in zip(*columns, strict=True):
-            write_row(row)
-
-
-def _wire_types(entity: Entity, into_table: bool) -> list[str]:
-    """id, the fields and _raw: binary COPY types, cached per entity."""
-    key = (entity.name, into_table)
-    wire = _WIRE_TYPES.get(key)
-    if wire is None:
-        # jsonb's binary form is a version byte and the text, which `_wire_values` builds;
-        # binary COPY sends no type oids, so the bytes go through psycopg's C bytea dumper
-        # rather than a Python dumper per value.
-        table_types = {"numeric": "numeric", "json": "bytea"} if into_table else {}
-        kinds = [table_types.get(f.kind, STAGE_TYPES[f.kind][1]) for f in entity.fields]
-        wire = _WIRE_TYPES[key] = ["int8", *kinds, table_types.get("json", "text")]
-    return wire
-
-
-def _wire_values(column: pd.Series, kind: Kind, into_table: bool = False) -> list[Any]:
-    """Python values psycopg's C dumpers take directly, None for null. With `into_table`,
-    numeric values are the Decimals Postgres's float8-to-numeric cast would give, and JSON
-    is jsonb's binary form; otherwise floats and text."""
-    if kind in ("text", "json"):
-        texts = column.tolist()
-        # normalize() gives str or None; other frames may hold NaN/NA/NaT for null.
-        if column.dtype != object or not _only_str_or_none(texts):
-            texts = [None if _is_null(v) else v for v in texts]
-        if kind == "json" and into_table:
-            return [None if v is None else b"\x01" + v.encode() for v in texts]
-        return texts
-    mask = column.isna().to_numpy()
-    if kind == "timestamp":
-        values: np.ndarray = column.dt.as_unit("us").array.asi8 - PG_EPOCH_US
-    elif kind == "bigint":
-        values = column.to_numpy(dtype=np.int64, na_value=0)
-    elif kind == "numeric":
-        values = column.to_numpy(dtype=np.float64, na_value=0.0)
-    else:
-        values = column.to_numpy(dtype=bool, na_value=False)
-    boxed = values.astype(object)  # numpy scalars become Python ints, floats and bools
-    if kind == "numeric" and into_table:
-        # Postgres casts float8 to numeric through 15 significant digits (DBL_DIG): the
-        # same digits here keep a first load identical to what the merge would write.
-        boxed = np.array([Decimal(f"{v:.15g}") for v in boxed.tolist()], dtype=object)
-    if mask.any():
-        boxed[mask] = None
-    return boxed.tolist()
-
-
-_WIRE_TYPES: dict[tuple[str, bool], list[str]] = {}
-
-
-def _only_str_or_none(values: list[Any]) -> bool:
-    return set(map(type, values)) <= {str, type(None)}
-
-
-def _is_null(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or value != value
 
 
 def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
