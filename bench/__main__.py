@@ -60,9 +60,9 @@ def print_summary(paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) 
             ("  plain COPY of the same rows, records/s", "", f"{r['copy_records_s']:,.0f}"),
             ("  sync / plain COPY", ">= 0.5", f"{r['ratio_to_copy']:.2f}"),
             ("  sync process CPU per record (us)", "", f"{r['sync_cpu_us_per_record']:.1f}"),
-            ("  stages records/s: fetch, parse, normalize, write", "",
+            ("  stages records/s: fetch, parse, prepare, write", "",
              ", ".join(f"{r[f'{s}_records_s']:,.0f}" for s in
-                       ("fetch", "parse", "normalize", "write"))),
+                       ("fetch", "parse", "prepare", "write"))),
             ("  delete detection (s); scan-only records/s", "",
              f"{r['reconcile_s']:.1f}; {r['scan_records_s']:,.0f}"),
             ("  peak RSS (MiB)", "< 1024, flat x10", f"{r['peak_rss_mb']:,.0f}"),

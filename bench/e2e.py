@@ -163,7 +163,7 @@ def summarise(customers: int, firsts: list, resyncs: list, copies: list) -> dict
     copy_rate = median([n / s for n, s in copies])
     stage_rates = {
         name: median([r["records"] / r["stages"][name] for r in firsts if r["stages"][name] > 0])
-        for name in ("fetch", "parse", "normalize", "write")
+        for name in ("fetch", "parse", "prepare", "write")
     }
     return {
         "customers": customers,

@@ -1,7 +1,7 @@
 """Timing wrappers around the sync's stages, installed in the sync's own process.
 
 Nothing in `pelcro_sync` is edited: the wrappers replace, for one bench process, the
-names `sync.py` and `client.py` look up (`normalize`, `upsert_batch`, `_parse_ok`, the
+names `scan.py` and `client.py` look up (`_prepare`, `_scan_writer`, `_parse_ok`, the
 client's `request_json` and `iter_pages`). Times are summed over threads, so a stage that
 runs on several threads at once (fetch, parse) can add up to more than the wall time.
 """
@@ -45,7 +45,8 @@ def install() -> None:
     client_module._parse_ok = _timed("parse", client_module._parse_ok)
     # request_json includes its parse; `report` subtracts it to give the HTTP round trip.
     PelcroClient.request_json = _timed("fetch+parse", PelcroClient.request_json)  # type: ignore[method-assign]
-    scan_module.normalize = _timed("normalize", scan_module.normalize)
+    # normalize and COPY encoding, on the prepare thread
+    scan_module._prepare = _timed("prepare", scan_module._prepare)
     reconcile = getattr(sync_module, "reconcile", None)  # delete detection after the scan
     if reconcile is not None and hasattr(reconcile, "detect_deletes"):
         reconcile.detect_deletes = _timed("reconcile", reconcile.detect_deletes)
@@ -76,14 +77,15 @@ def install() -> None:
 
 
 def report() -> dict[str, float]:
-    """Seconds per stage: fetch (HTTP round trips), parse, normalize, write (upsert, seen
-    ids and checkpoint commit, less normalize), wait (the reader waiting for pages)."""
+    """Seconds per stage: fetch (HTTP round trips), parse, prepare (normalize and COPY
+    encoding), write (COPY, merge, seen ids and checkpoint commit), wait (the reader
+    waiting for pages)."""
     t = dict(TIMES)
     return {
         "fetch": t.get("fetch+parse", 0.0) - t.get("parse", 0.0),
         "parse": t.get("parse", 0.0),
-        # normalize runs on the prepare thread, the write (`flush`) on the writer thread
-        "normalize": t.get("normalize", 0.0),
+        # prepare runs on the prepare thread, the write (`flush`) on the writer threads
+        "prepare": t.get("prepare", 0.0),
         "write": t.get("flush", 0.0),
         "wait": t.get("wait", 0.0),
         "reconcile": t.get("reconcile", 0.0),

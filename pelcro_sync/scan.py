@@ -19,8 +19,8 @@ from pelcro_sync.client import PelcroClient
 from pelcro_sync.entities import Entity
 from pelcro_sync.normalize import NormalizedBatch, normalize
 from pelcro_sync.pagination import Page
-from pelcro_sync.warehouse import first_load, state
-from pelcro_sync.warehouse.upsert import upsert_batch
+from pelcro_sync.warehouse import encode, first_load, state
+from pelcro_sync.warehouse.upsert import merge_encoded
 
 if TYPE_CHECKING:
     from pelcro_sync.sync import EntityResult, ProgressCallback
@@ -56,7 +56,11 @@ def full_scan(
         writes = [_scan_writer(c, entity=entity, schema=schema, result=result,
                                merge_only=merge_only) for c in connections]  # fmt: skip
         writer = stack.enter_context(
-            batching.PageWriter(writes, prepare=partial(_prepare, entity), conflicts=_conflicts)
+            batching.PageWriter(
+                writes,
+                prepare=partial(_prepare, entity, site_id, merge_only),
+                conflicts=_conflicts,
+            )
         )
         for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
             result.add_read(page)
@@ -73,15 +77,29 @@ def full_scan(
 
 @dataclass(frozen=True)
 class _Batch:
+    """Pages typed and encoded for their COPY (`warehouse.encode`): for the entity's table
+    while this is a first load, else for the merge's staging table."""
+
     pages: list[Page]
     normalized: NormalizedBatch
+    encoded: encode.Encoded
+    into_table: bool
     ids: frozenset[int]
 
 
-def _prepare(entity: Entity, pages: list[Page]) -> _Batch:
-    # one frame for the batch: far cheaper per record than a frame per page
+def _prepare(entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
+             ) -> _Batch:  # fmt: skip
+    # One frame for the batch: far cheaper per record than a frame per page. Encoded here,
+    # on the prepare thread, so that a transaction only sends bytes: it holds its locks
+    # (and the next batch's turn) for less time.
     batch = normalize(entity, [r for page in pages for r in page.records])
-    return _Batch(pages, batch, frozenset(batch.frame["id"].tolist()))
+    into_table = not merge_only.is_set()
+    encoded = (
+        encode.for_table(entity, site_id, batch.frame)
+        if into_table
+        else encode.for_stage(entity, batch.frame)
+    )
+    return _Batch(pages, batch, encoded, into_table, frozenset(batch.frame["id"].tolist()))
 
 
 def _conflicts(earlier: _Batch, later: _Batch) -> bool:
@@ -107,19 +125,21 @@ def _scan_writer(
     site_id = result.site_id
 
     def write(prepared: _Batch, turn: batching.Turn) -> None:
-        pages, batch = prepared.pages, prepared.normalized
+        pages, batch, encoded = prepared.pages, prepared.normalized, prepared.encoded
         with conn.begin():
             if pages[0].number == 1:
                 reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
             counts = None
-            if not merge_only.is_set():
-                counts = first_load.insert_new(conn, entity=entity, site_id=site_id,
-                                               batch=batch, schema=schema)  # fmt: skip
+            if prepared.into_table and not merge_only.is_set():
+                counts = first_load.insert_encoded(conn, entity=entity, encoded=encoded,
+                                                   schema=schema)  # fmt: skip
                 if counts is None:
                     merge_only.set()
             if counts is None:
-                counts = upsert_batch(conn, entity=entity, site_id=site_id, batch=batch,
-                                      schema=schema, track_seen=True)  # fmt: skip
+                if prepared.into_table:  # rare: a key was there after all
+                    encoded = encode.for_stage(entity, batch.frame)
+                counts = merge_encoded(conn, entity=entity, site_id=site_id, encoded=encoded,
+                                       schema=schema, track_seen=True)  # fmt: skip
             turn.wait()  # the checkpoint moves past committed pages only
             state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
                                 run_id=result.run_id, next_page=pages[-1].number + 1,
