@@ -118,10 +118,10 @@ def _wire_types(entity: Entity, into_table: bool) -> list[str]:
     key = (entity.name, into_table)
     wire = _WIRE_TYPES.get(key)
     if wire is None:
-        # jsonb's binary form is a version byte and the text, which `_wire_values` builds;
-        # binary COPY sends no type oids, so the bytes go through psycopg's C bytea dumper
-        # rather than a Python dumper per value.
-        table_types = {"numeric": "numeric", "json": "bytea"} if into_table else {}
+        # jsonb's binary form is a version byte and the text, which `_wire_values` builds
+        # as a str. Binary COPY sends no type oids, so it travels through psycopg's C text
+        # dumper: the bytea oid would pick dbapi20's Python dumper, one call per value.
+        table_types = {"numeric": "numeric", "json": "text"} if into_table else {}
         kinds = [table_types.get(f.kind, STAGE_TYPES[f.kind][1]) for f in entity.fields]
         wire = _WIRE_TYPES[key] = ["int8", *kinds, table_types.get("json", "text")]
     return wire
@@ -140,7 +140,7 @@ def _wire_values(column: pd.Series, kind: Kind, into_table: bool = False) -> lis
         if column.dtype != object or not _only_str_or_none(texts):
             texts = [None if _is_null(v) else v for v in texts]
         if kind == "json" and into_table:
-            return [None if v is None else b"\x01" + v.encode() for v in texts]
+            return [None if v is None else "\x01" + v for v in texts]
         return texts
     mask = column.isna().to_numpy()
     if kind == "timestamp":
