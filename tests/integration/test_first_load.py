@@ -37,6 +37,7 @@ def test_direct_copy_lands_exactly_what_the_merge_would(
         if f.kind == "numeric":  # more digits than float8-to-numeric keeps
             records[5][f.name], records[6][f.name] = 0.1 + 0.2, 1e-7 / 3
     batch = normalize(entity, records)
+    written_at = conn.execute(text("SELECT now()")).scalar_one()  # the transaction's clock
     counts = insert_new(conn, entity=entity, site_id=DIRECT, batch=batch, schema=schema)
     merged = upsert_batch(conn, entity=entity, site_id=MERGED, batch=batch, schema=schema)
     conn.commit()
@@ -45,10 +46,10 @@ def test_direct_copy_lands_exactly_what_the_merge_would(
     assert direct_rows == _table(conn, schema, name, MERGED)
     assert len(direct_rows) == 40 and all(r["_deleted_at"] is None for r in direct_rows.values())
     synced = conn.execute(
-        text(f'SELECT DISTINCT _synced_at = now() FROM "{schema}"."{name}" WHERE site_id = :s'),
+        text(f'SELECT DISTINCT _synced_at FROM "{schema}"."{name}" WHERE site_id = :s'),
         {"s": DIRECT},
     ).scalars()
-    assert list(synced) == [False]  # the writing transaction's clock, not this one's
+    assert list(synced) == [written_at]  # stamped into every row (`encode.stamped`)
 
 
 def test_a_key_already_there_writes_nothing_and_the_transaction_goes_on(
