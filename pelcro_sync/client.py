@@ -216,6 +216,10 @@ class PelcroClient:
                 response = self._http.request(method, path.lstrip("/"), params=dict(params))
             except httpx.HTTPError as exc:
                 self.stats.record(retried=attempt > 1)
+                if self._http.is_closed:
+                    # A page fetch still in flight when its scan stopped early (an error,
+                    # a closed iterator): nobody waits for it, so no retry and no warning.
+                    raise TransportError(f"{where}: the client was closed") from None
                 self._after_failure(attempt, where, error=exc)
                 continue
             self.stats.record(

@@ -328,3 +328,21 @@ def test_clients_share_one_tls_context_that_still_verifies_certificates() -> Non
     shared = client_module._tls_context()
     assert contexts == {id(shared)}
     assert shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname
+
+
+def test_a_request_cut_off_by_closing_the_client_is_not_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A scan that stops early closes its client under fetches still in flight."""
+    calls = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        client.close()
+        raise httpx.ReadError("[Errno 9] Bad file descriptor", request=request)
+
+    client, sleeps = make(api)
+    with pytest.raises(TransportError, match="the client was closed"):
+        client.request_json("GET", "customers", params={"site_id": 1})
+    assert len(calls) == 1 and sleeps == []
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
