@@ -104,8 +104,9 @@ class PelcroClient:
         self._account: dict[str, Any] | None = None
         self._account_key = f"{settings.base_url.rstrip('/')}#{ratelimit.fingerprint(self._secret)}"
         self.stats = ClientStats()
+        self._base_url = settings.base_url.rstrip("/") + "/"
         self._http = httpx.Client(
-            base_url=settings.base_url.rstrip("/") + "/",
+            base_url=self._base_url,
             headers={
                 "Authorization": f"Bearer {self._secret}",
                 "Accept": "application/json",
@@ -213,7 +214,7 @@ class PelcroClient:
         for attempt in range(1, self._policy.max_attempts + 1):
             budget.acquire()
             try:
-                response = self._http.request(method, path.lstrip("/"), params=dict(params))
+                response = self._http.request(method, self._url(path, params))
             except httpx.HTTPError as exc:
                 self.stats.record(retried=attempt > 1)
                 if self._http.is_closed:
@@ -233,6 +234,13 @@ class PelcroClient:
                     continue
             self._after_status(attempt, where, response, budget)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
+
+    def _url(self, path: str, params: Mapping[str, Any]) -> str:
+        """The absolute URL, query encoded by httpx's own rules: handing httpx a relative
+        path and a params dict makes it parse and merge URLs three times a request (~0.1 ms,
+        a microsecond per record of a page)."""
+        query = str(httpx.QueryParams(params))
+        return f"{self._base_url}{path.lstrip('/')}" + (f"?{query}" if query else "")
 
     def _after_failure(self, attempt: int, where: str, *, error: BaseException) -> None:
         decision = retry.decide(attempt=attempt, error=error, policy=self._policy, rng=self._rng)
