@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -102,10 +103,23 @@ class Runs:
             assert ok is None or (proc.returncode == 0) is ok, (label, proc.returncode, out, err)
 
     def popen(self, *args: str, **env: str | None) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [CLI, *args], env=self.environ(**env), cwd=PROJECT, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        with _ctrl_c_reaches_children():
+            return subprocess.Popen(
+                [CLI, *args], env=self.environ(**env), cwd=PROJECT, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+
+
+@contextmanager
+def _ctrl_c_reaches_children() -> Iterator[None]:
+    """A suite started in the background (`nohup make test &`, a CI runner without job
+    control) ignores SIGINT, and a child inherits that: the child this test interrupts
+    would serve on forever. A handled signal is reset to the default across exec."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Records(logging.Handler):
