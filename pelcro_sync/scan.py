@@ -83,7 +83,6 @@ class _Batch:
     pages: list[Page]
     normalized: NormalizedBatch
     encoded: encode.Encoded
-    into_table: bool
     ids: frozenset[int]
 
 
@@ -93,13 +92,12 @@ def _prepare(entity: Entity, site_id: int, merge_only: threading.Event, pages: l
     # on the prepare thread, so that a transaction only sends bytes: it holds its locks
     # (and the next batch's turn) for less time.
     batch = normalize(entity, [r for page in pages for r in page.records])
-    into_table = not merge_only.is_set()
     encoded = (
-        encode.for_table(entity, site_id, batch.frame)
-        if into_table
-        else encode.for_stage(entity, batch.frame)
+        encode.for_stage(entity, batch.frame)
+        if merge_only.is_set()
+        else encode.for_table(entity, site_id, batch.frame)
     )
-    return _Batch(pages, batch, encoded, into_table, frozenset(batch.frame["id"].tolist()))
+    return _Batch(pages, batch, encoded, frozenset(batch.frame["id"].tolist()))
 
 
 def _conflicts(earlier: _Batch, later: _Batch) -> bool:
@@ -130,13 +128,13 @@ def _scan_writer(
             if pages[0].number == 1:
                 reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
             counts = None
-            if prepared.into_table and not merge_only.is_set():
+            if encoded.into_table and not merge_only.is_set():
                 counts = first_load.insert_encoded(conn, entity=entity, encoded=encoded,
                                                    schema=schema)  # fmt: skip
                 if counts is None:
                     merge_only.set()
             if counts is None:
-                if prepared.into_table:  # rare: a key was there after all
+                if encoded.into_table:  # rare: a key was there after all
                     encoded = encode.for_stage(entity, batch.frame)
                 counts = merge_encoded(conn, entity=entity, site_id=site_id, encoded=encoded,
                                        schema=schema, track_seen=True)  # fmt: skip

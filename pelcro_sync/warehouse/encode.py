@@ -54,6 +54,11 @@ class Encoded:
     rows: int
     stamp_ends: np.ndarray | None = None
 
+    @property
+    def into_table(self) -> bool:
+        """Encoded for the entity's table (`for_table`), else for staging (`for_stage`)."""
+        return self.stamp_ends is not None
+
 
 def for_stage(entity: Entity, frame: pd.DataFrame) -> Encoded:
     """Rows for the staging table (`id`, the fields, `_raw`) in their staging types; a key
@@ -72,15 +77,18 @@ def for_table(entity: Entity, site_id: int, frame: pd.DataFrame) -> Encoded:
     return _encode(wire, columns, n, stamp=True)
 
 
-def stamped(encoded: Encoded, synced_at: datetime) -> bytes:
-    """`encoded`'s payload with every row's `_synced_at` set to `synced_at`."""
+def stamped(encoded: Encoded, synced_at: datetime) -> bytearray:
+    """A copy of `encoded`'s payload with every row's `_synced_at` set to `synced_at`."""
     if encoded.stamp_ends is None:
         raise ValueError("this stream has no _synced_at column")
     micros = (synced_at - _PG_EPOCH) // _MICROSECOND
-    data = np.frombuffer(bytearray(encoded.payload), dtype=np.uint8)
+    out = bytearray(encoded.payload)
     at = encoded.stamp_ends[:, None] - np.arange(_STAMP_BYTES, 0, -1)
-    data[at] = np.frombuffer(micros.to_bytes(_STAMP_BYTES, "big", signed=True), dtype=np.uint8)
-    return data.tobytes()
+    # a view over `out`: the stamps land in it without another copy of the stream
+    np.frombuffer(out, dtype=np.uint8)[at] = np.frombuffer(
+        micros.to_bytes(_STAMP_BYTES, "big", signed=True), dtype=np.uint8
+    )
+    return out
 
 
 def _last_per_id(frame: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ def test_stamped_sets_every_rows_synced_at_and_nothing_else() -> None:
 
     assert out.startswith(SIGNATURE) and out.endswith(b"\xff\xff")
     assert len(out) == len(encoded.payload) and encoded.stamp_ends is not None
+    assert encoded.into_table
     micros = (at - datetime(2000, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     stamp = micros.to_bytes(8, "big", signed=True)
     changed = set()
@@ -42,6 +43,7 @@ def test_a_stage_stream_has_no_stamp_to_set() -> None:
     entity = get_entity("customers")
     encoded = encode.for_stage(entity, normalize(entity, _customers(2)).frame)
     assert encoded.rows == 2 and encoded.payload.startswith(SIGNATURE)
+    assert not encoded.into_table
     with pytest.raises(ValueError, match="_synced_at"):
         encode.stamped(encoded, datetime.now(UTC))
 
