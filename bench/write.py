@@ -22,8 +22,9 @@ from psycopg import sql
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
+from pelcro_sync import collector
 from pelcro_sync.entities import get_entity
-from pelcro_sync.normalize import NormalizedBatch, gc_paused, normalize
+from pelcro_sync.normalize import NormalizedBatch, normalize
 from pelcro_sync.warehouse.encode import STAGE_TYPES, _wire_values
 from pelcro_sync.warehouse.first_load import insert_new
 from pelcro_sync.warehouse.schema import build_metadata
@@ -103,7 +104,7 @@ def plain_copy(engine: Engine, batches: list[NormalizedBatch]) -> None:
             # jsonb's binary form is a version byte then the text
             cols = [[None if v is None else "\x01" + v for v in c] if j else c
                     for c, j in zip(cols, jsonish, strict=True)]  # fmt: skip
-            with gc_paused(), cur.copy(statement) as copy:
+            with collector.paused(), cur.copy(statement) as copy:
                 copy.set_types(wire)
                 for row in zip(repeat(SITE), frame["id"].tolist(), *cols, repeat(now_us)):
                     copy.write_row(row)

@@ -214,7 +214,7 @@ class PelcroClient:
         for attempt in range(1, self._policy.max_attempts + 1):
             budget.acquire()
             try:
-                response = self._http.request(method, self._url(path, params))
+                response, body = self._send(method, self._url(path, params))
             except httpx.HTTPError as exc:
                 self.stats.record(retried=attempt > 1)
                 if self._http.is_closed:
@@ -223,17 +223,23 @@ class PelcroClient:
                     raise TransportError(f"{where}: the client was closed") from None
                 self._after_failure(attempt, where, error=exc)
                 continue
-            self.stats.record(
-                status=response.status_code, nbytes=len(response.content), retried=attempt > 1
-            )
+            self.stats.record(status=response.status_code, nbytes=len(body), retried=attempt > 1)
             if response.is_success:
                 try:
-                    return _parse_ok(response.content, check)
+                    return _parse_ok(body, check)
                 except MalformedBodyError as exc:
                     self._after_failure(attempt, where, error=exc)
                     continue
-            self._after_status(attempt, where, response, budget)
+            self._after_status(attempt, where, response, body, budget)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
+
+    def _send(self, method: str, url: str) -> tuple[httpx.Response, bytes]:
+        """The response (closed) and its body. Read as a stream, so the body is ours alone:
+        httpx's response and its stream refer to each other, and a body kept on the
+        response would live until the cyclic collector, which runs rarely during a sync
+        (`pelcro_sync.collector`), finds that cycle."""
+        with self._http.stream(method, url) as response:
+            return response, b"".join(response.iter_bytes())
 
     def _url(self, path: str, params: Mapping[str, Any]) -> str:
         """The absolute URL, query encoded by httpx's own rules: handing httpx a relative
@@ -251,7 +257,12 @@ class PelcroClient:
         self._sleep(decision.delay)
 
     def _after_status(
-        self, attempt: int, where: str, response: httpx.Response, budget: ratelimit.Budget
+        self,
+        attempt: int,
+        where: str,
+        response: httpx.Response,
+        body: bytes,
+        budget: ratelimit.Budget,
     ) -> None:
         status = response.status_code
         retry_after = retry.parse_retry_after(response.headers.get("Retry-After"), now=time.time())
@@ -269,7 +280,7 @@ class PelcroClient:
             raise error_from_response(
                 status=status,
                 where=where,
-                body=response.content,
+                body=body,
                 retry_after=retry_after,
                 credential_kind=self.settings.credential_kind,
                 secrets=[self._secret],

@@ -16,12 +16,10 @@ column in C (map, itemgetter, numpy) when the values have the usual shape, which
 their Python types tells; any other batch or column goes value by value, as the rules say.
 """
 
-import gc
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import compress, repeat
@@ -33,6 +31,7 @@ import orjson
 import pandas as pd
 from pandas.arrays import DatetimeArray
 
+from pelcro_sync import collector
 from pelcro_sync.entities import Entity, Kind
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -79,21 +78,9 @@ class NormalizedBatch:
         return len(self.frame)
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector: it spends more than half of loops over many small dicts."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def normalize(entity: Entity, records: list[dict[str, Any]]) -> NormalizedBatch:
     """Type one batch of API records for `entity`'s table; see the module docstring."""
-    with gc_paused():
+    with collector.paused():
         names = entity.field_names
         ids, values, raws, dropped, repaired = _read_usual(records, names) or _read(records, names)
         columns: dict[str, Any] = {"id": ids}

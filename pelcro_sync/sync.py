@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
 
-from pelcro_sync import fastpath, reconcile, scan
+from pelcro_sync import collector, fastpath, reconcile, scan
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.drift import Drift
 from pelcro_sync.entities import Entity, get_entity
@@ -123,8 +123,10 @@ def sync_entity(
         PelcroSyncError: whatever else stopped it, after recording the failed run.
     """
     requested: Mode = "full" if full else (mode or "full")
-    with entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name,
-                     wait_s=lock_wait_s):  # fmt: skip
+    with (
+        collector.relaxed_during_sync(),
+        entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name, wait_s=lock_wait_s),
+    ):
         with engine.connect() as conn:
             current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
         chosen, note = choose_mode(entity, current, requested=requested, stale_after=stale_after)

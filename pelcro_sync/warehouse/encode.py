@@ -20,8 +20,8 @@ from psycopg import adapters, pq
 from psycopg._copy_base import format_row_binary  # the C row encoder behind Copy.write_row
 from psycopg.adapt import Transformer
 
+from pelcro_sync import collector
 from pelcro_sync.entities import Entity, Kind
-from pelcro_sync.normalize import gc_paused
 
 # Staging column type and the binary COPY wire type for each kind. Timestamps travel as
 # int8 microseconds since 2000-01-01, which is exactly timestamptz's binary form, so no
@@ -102,7 +102,7 @@ def _encode(wire: Sequence[str], columns: Sequence[Iterable[Any]], rows: int, *,
     tx.set_dumper_types([adapters.types.get_oid(t) for t in wire], pq.Format.BINARY)
     out = bytearray(_SIGNATURE)
     ends = np.empty(rows if stamp else 0, dtype=np.int64)
-    with gc_paused():
+    with collector.paused():
         if stamp:
             for i, row in enumerate(zip(*columns, strict=True)):
                 format_row_binary(row, tx, out)

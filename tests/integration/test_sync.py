@@ -1,5 +1,6 @@
 """End to end: the sandbox over HTTP -> sync_entity -> Postgres equals the sandbox's truth."""
 
+import gc
 import uuid
 from collections.abc import Iterator
 
@@ -7,6 +8,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
+from pelcro_sync import collector
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import ENTITIES, get_entity
@@ -146,3 +148,16 @@ def test_a_scan_stopped_by_a_revoked_key_resumes_at_the_next_page(
     assert [r.status for r in runs] == ["failed", "succeeded"]
     assert running.api_key not in (runs[0].error or "")
     assert "rejected" in runs[0].error or "revoked" in runs[0].error
+
+
+def test_a_sync_runs_with_the_collector_relaxed_and_restores_it(
+    sandbox, pg_engine: Engine, schema: str
+):
+    seen: list[int] = []
+    before = gc.get_threshold()
+    with PelcroClient(settings_for(sandbox)) as client:
+        sync_entity(client, engine=pg_engine, entity=get_entity("customers"),
+                    site_id=sandbox.site_ids[0], schema=schema,
+                    on_page=lambda result, page: seen.append(gc.get_threshold()[0]))  # fmt: skip
+    assert seen and min(seen) >= collector.SYNC_THRESHOLD
+    assert gc.get_threshold() == before
