@@ -19,12 +19,15 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set (here and on our machines) nothing
+# would ever cache the dependencies' bytecode, and every process would compile what it
+# imports from source: 4.3 s to import the Dagster definitions instead of 1.5 s.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 $(VENV)/.bench-synced: $(VENV)/.synced
-	$(UV) sync --frozen --inexact --group bench --python $(PYTHON)
+	$(UV) sync --frozen --inexact --group bench --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.synced ## create .venv with the locked dependencies
