@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from pelcro_sync import pagination
 from pelcro_sync.errors import MalformedBodyError
 from pelcro_sync.pagination import iter_pages, page_params, parse_page
 
@@ -118,3 +119,52 @@ def test_page_params_are_built_from_our_own_state() -> None:
 def test_parse_page_rejects_a_non_list_data() -> None:
     with pytest.raises(MalformedBodyError):
         parse_page(1, {"data": {"id": 1}})
+
+
+class SlowApi(FakeFetch):
+    """Every page takes the same time to answer: the caller always waits for the API."""
+
+    def __call__(self, page: int) -> dict:
+        with self.lock:
+            self.calls.append(page)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        time.sleep(self.delay)
+        with self.lock:
+            self.in_flight -= 1
+        return envelope(page, last_page=self.last_page)
+
+
+def test_a_slow_api_gets_every_page_in_flight_the_limit_allows() -> None:
+    fetch = SlowApi(40, delay=0.02)
+    assert [p.number for p in iter_pages(fetch, concurrency=8)] == list(range(1, 41))
+    assert fetch.max_in_flight == 8
+
+
+def test_a_slow_caller_keeps_few_pages_asked_ahead() -> None:
+    fetch = SlowApi(40)  # answers at once
+    numbers, ahead = [], []
+    for page in iter_pages(fetch, concurrency=8):
+        numbers.append(page.number)
+        with fetch.lock:
+            ahead.append(max(fetch.calls) - page.number)
+        time.sleep(0.005)  # the caller's own work on each page
+    assert numbers == list(range(1, 41))
+    assert max(ahead[5:]) <= pagination.MIN_WINDOW  # once the window has settled
+
+
+def test_the_window_grows_on_waits_and_shrinks_when_pages_wait_for_the_caller() -> None:
+    window = pagination._Window(8)
+    assert window.size == pagination.MIN_WINDOW
+    for _ in range(10):
+        window.observe(waited=True, ahead_done=False)
+    assert window.size == 8
+    window.observe(waited=False, ahead_done=False)  # in step: unchanged
+    assert window.size == 8
+    for _ in range(10):
+        window.observe(waited=False, ahead_done=True)
+    assert window.size == pagination.MIN_WINDOW
+    assert pagination._Window(1).size == 1  # never above the limit
+    one = pagination._Window(1)
+    one.observe(waited=False, ahead_done=True)
+    assert one.size == 1
