@@ -13,14 +13,14 @@ def page(number: int, records: int = 100) -> Page:
                 total=None)  # fmt: skip
 
 
-def test_an_unthrottled_scan_is_flushed_in_2500_record_batches_in_page_order():
+def test_an_unthrottled_scan_is_flushed_in_5000_record_batches_in_page_order():
     flushed: list[list[int]] = []
     with PageWriter([lambda pages, turn: flushed.append([p.number for p in pages])]) as writer:
-        for n in range(1, 61):
+        for n in range(1, 121):
             writer.put(page(n))
-    assert [n for batch in flushed for n in batch] == list(range(1, 61))
-    assert all(len(batch) <= 25 for batch in flushed)
-    assert len(flushed) >= 3  # 6,000 records: never one transaction for the lot
+    assert [n for batch in flushed for n in batch] == list(range(1, 121))
+    assert all(len(batch) <= 50 for batch in flushed)
+    assert len(flushed) >= 3  # 12,000 records: never one transaction for the lot
 
 
 def test_a_slow_scan_commits_what_waits_without_waiting_for_more():
