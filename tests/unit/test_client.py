@@ -8,6 +8,7 @@ import httpx
 import orjson
 import pytest
 
+from pelcro_sync import client as client_module
 from pelcro_sync.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import get_entity
@@ -346,3 +347,17 @@ def test_a_request_cut_off_by_closing_the_client_is_not_retried(
         client.request_json("GET", "customers", params={"site_id": 1})
     assert len(calls) == 1 and sleeps == []
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [2**64, 2**64 - 1, -(2**63) - 1, -(2**63), -(10**25), 10**25],
+    ids=["2^64", "2^64-1", "-2^63-1", "-2^63", "-10^25", "10^25"],
+)
+def test_integers_of_any_size_are_read_exactly(value: int) -> None:
+    """orjson turns an integer beyond 64 bits into a float (2**64 -> 1.8446744073709552e19,
+    digits lost); such a body takes the exact parser."""
+    body = f'{{"data": [{{"id": 1, "n": {value}, "m": [{value}]}}]}}'.encode()
+    record = client_module._parse_ok(body, None)["data"][0]
+    assert record["n"] == value and type(record["n"]) is int
+    assert record["m"] == [value]
