@@ -1,7 +1,7 @@
 """How a sync lets Python's cyclic garbage collector run.
 
 Records are freed by reference counting once their batch is written; the collector only
-has the few cycles each request leaves behind (httpx's response and its stream, ~40 small
+has the few cycles each request leaves behind (httpx's response and its stream, ~50 small
 objects) to find. Yet at its default trigger (700 tracked objects more than were freed) it
 runs every few pages, because a parsed page is hundreds of dicts: each pass walks the
 pages still queued for writing, promotes them, and every ~30,000 promotions a full pass
