@@ -1,6 +1,9 @@
 """What `pelcro-sync webhooks serve` and `webhooks apply` do, apart from argument parsing."""
 
 import logging
+import signal
+from types import FrameType
+from typing import Any
 
 from rich.console import Console
 
@@ -45,18 +48,37 @@ def serve(
     server = WebhookServer((host, port), receiver)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("pelcro_sync.webhooks").setLevel(logging.INFO)
-    console.print(
-        f"receiving Pelcro webhooks on {server.url} -> {describe(url)} schema "
-        f"{settings.schema}; put it behind TLS. Ctrl-C stops.",
-        soft_wrap=True,
-    )
+    previous = _stop_on_sigterm()
     try:
+        # Announced inside the try: a stop signal right after the announcement (a test, a
+        # supervisor that waited for it) still ends the server here, not as an error.
+        console.print(
+            f"receiving Pelcro webhooks on {server.url} -> {describe(url)} schema "
+            f"{settings.schema}; put it behind TLS. Ctrl-C stops.",
+            soft_wrap=True,
+        )
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
         engine.dispose()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> Any:
+    """Stop on SIGTERM (what a container stop or a process manager sends) as on Ctrl-C:
+    the server closed and the engine's connections ended, not cut off. The handler it
+    replaces, or None where signals cannot be handled (not the main thread)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:
+        return None
 
 
 def apply_once(settings: Settings, *, limit: int, console: Console) -> ApplyCounts:

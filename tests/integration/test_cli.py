@@ -1,6 +1,7 @@
 """The `pelcro-sync` command as an operator runs it: a real process, the sandbox, Postgres."""
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -148,3 +149,27 @@ def test_every_command_has_help_naming_the_variables_it_reads():
     result = run("sync", "--help", env={})
     assert result.returncode == 0
     assert "--site" in result.stdout and "PELCRO_API_KEY" in result.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_webhooks_serve_stops_cleanly_on_a_stop_signal(env, sig: signal.Signals):
+    """A container stop sends SIGTERM, a terminal Ctrl-C: either ends the receiver with its
+    server closed and exit status 0, no traceback."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # see test_secrets_sweep
+    try:
+        proc = subprocess.Popen(
+            [str(BIN), "webhooks", "serve", "--port", "0"],
+            env=clean_env(**env, PELCRO_WEBHOOK_SECRET="whsec-cli-test"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        assert "receiving Pelcro webhooks on http://" in first, (first, proc.poll())
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, (proc.returncode, out, err)
+    assert "Traceback" not in err, err
