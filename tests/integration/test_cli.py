@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from pelcro_sync.cli import cli
+from tests.integration.signal_helpers import ctrl_c_reaches_children
 
 BIN = Path(sys.executable).with_name("pelcro-sync")
 
@@ -155,15 +156,12 @@ def test_every_command_has_help_naming_the_variables_it_reads():
 def test_webhooks_serve_stops_cleanly_on_a_stop_signal(env, sig: signal.Signals):
     """A container stop sends SIGTERM, a terminal Ctrl-C: either ends the receiver with its
     server closed and exit status 0, no traceback."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # see test_secrets_sweep
-    try:
+    with ctrl_c_reaches_children():
         proc = subprocess.Popen(
             [str(BIN), "webhooks", "serve", "--port", "0"],
             env=clean_env(**env, PELCRO_WEBHOOK_SECRET="whsec-cli-test"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent,
         )  # fmt: skip
-    finally:
-        signal.signal(signal.SIGINT, previous)
     try:
         first = proc.stdout.readline()  # type: ignore[union-attr]
         assert "receiving Pelcro webhooks on http://" in first, (first, proc.poll())

@@ -30,7 +30,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -51,6 +50,7 @@ from tests.integration.secrets_helpers import (
     libpq,
     wait_for,
 )
+from tests.integration.signal_helpers import ctrl_c_reaches_children
 
 PROJECT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).with_name("pelcro-sync"))
@@ -103,23 +103,11 @@ class Runs:
             assert ok is None or (proc.returncode == 0) is ok, (label, proc.returncode, out, err)
 
     def popen(self, *args: str, **env: str | None) -> subprocess.Popen[str]:
-        with _ctrl_c_reaches_children():
+        with ctrl_c_reaches_children():
             return subprocess.Popen(
                 [CLI, *args], env=self.environ(**env), cwd=PROJECT, text=True,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )  # fmt: skip
-
-
-@contextmanager
-def _ctrl_c_reaches_children() -> Iterator[None]:
-    """A suite started in the background (`nohup make test &`, a CI runner without job
-    control) ignores SIGINT, and a child inherits that: the child this test interrupts
-    would serve on forever. A handled signal is reset to the default across exec."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class Records(logging.Handler):

@@ -33,11 +33,14 @@ class FakeFetch:
             self.calls.append(page)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        # Later pages answer sooner, so out-of-order completion is the norm here.
-        time.sleep(self.delay / page if self.delay else 0)
+        time.sleep(self.latency(page))
         with self.lock:
             self.in_flight -= 1
         return self.bodies.get(page) or envelope(page, last_page=self.last_page)
+
+    def latency(self, page: int) -> float:
+        # Later pages answer sooner, so out-of-order completion is the norm here.
+        return self.delay / page if self.delay else 0.0
 
 
 def test_pages_come_in_order_under_concurrency() -> None:
@@ -124,15 +127,8 @@ def test_parse_page_rejects_a_non_list_data() -> None:
 class SlowApi(FakeFetch):
     """Every page takes the same time to answer: the caller always waits for the API."""
 
-    def __call__(self, page: int) -> dict:
-        with self.lock:
-            self.calls.append(page)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        time.sleep(self.delay)
-        with self.lock:
-            self.in_flight -= 1
-        return envelope(page, last_page=self.last_page)
+    def latency(self, page: int) -> float:
+        return self.delay
 
 
 def test_a_slow_api_gets_every_page_in_flight_the_limit_allows() -> None:
