@@ -16,9 +16,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from pelcro_sync.sandbox.config import SandboxConfig
-from pelcro_sync.sandbox.runner import serve_forever
-from pelcro_sync.sandbox.sandbox import Sandbox
+from pelcro_sandbox.config import SandboxConfig
+from pelcro_sandbox.runner import serve_forever
+from pelcro_sandbox.sandbox import Sandbox
 
 LOCAL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -97,7 +97,7 @@ def median(values: Sequence[float]) -> float:
 def warm(sb: RemoteSandbox, site: int, entities: Sequence[str]) -> float:
     """Read every page of `entities` once, so a `page_cache` sandbox serves them from memory
     while the pipeline is measured (in production the API's CPU is not ours); seconds."""
-    from pelcro_sync.client import PelcroClient
+    from pelcro_sync.api.client import PelcroClient
     from pelcro_sync.config import Secret, Settings
 
     settings = Settings(api_key=Secret(sb.api_key), base_url=sb.base_url, rate_limit=1_000_000)

@@ -25,8 +25,8 @@ import psycopg
 from psycopg import sql
 
 from bench.common import libpq, median, peak_rss_mb, sandbox_process, throwaway_database, warm
+from pelcro_sandbox.config import SandboxConfig
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.sandbox.config import SandboxConfig
 
 SCHEMA = "pelcro"
 
@@ -39,7 +39,7 @@ def _sync_child(
     from bench import stages
     from pelcro_sync.config import Secret, Settings
     from pelcro_sync.entities import get_entity
-    from pelcro_sync.runner import Warehouse, plan, run_tasks
+    from pelcro_sync.pipeline.runner import Warehouse, plan, run_tasks
     from pelcro_sync.warehouse.engine import make_engine
 
     stages.install()

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.common import sandbox_process
-from pelcro_sync.client import PelcroClient
+from pelcro_sandbox.config import SandboxConfig
+from pelcro_sandbox.runner import serve
+from pelcro_sandbox.sandbox import Sandbox
+from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.api.ratelimit import reset_shared_budgets
 from pelcro_sync.config import Secret, Settings
-from pelcro_sync.ratelimit import reset_shared_budgets
-from pelcro_sync.sandbox.config import SandboxConfig
-from pelcro_sync.sandbox.runner import serve
-from pelcro_sync.sandbox.sandbox import Sandbox
 
 PACED_ENTITIES = ("customers", "invoices", "charges", "addresses")
 

@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from pelcro_sync import client as client_module
-from pelcro_sync import scan as scan_module
-from pelcro_sync import sync as sync_module
-from pelcro_sync.client import PelcroClient
+from pelcro_sync.api import client as client_module
+from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.pipeline import scan as scan_module
+from pelcro_sync.pipeline import sync as sync_module
 
 TIMES: dict[str, float] = defaultdict(float)
 _LOCK = threading.Lock()

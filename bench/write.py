@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from pelcro_sync import collector
 from pelcro_sync.entities import get_entity
-from pelcro_sync.normalize import NormalizedBatch, normalize
+from pelcro_sync.transform.normalize import NormalizedBatch, normalize
 from pelcro_sync.warehouse.encode import STAGE_TYPES, _wire_values
 from pelcro_sync.warehouse.first_load import insert_new
 from pelcro_sync.warehouse.schema import build_metadata

@@ -23,7 +23,7 @@ defs = dg.Definitions(
     # which fills any account's budget, while a process per step costs ~5 s of start-up on a
     # 2-core machine (one site, 200 customers: 5 min 24 s multiprocess, 11 s in-process).
     # Parallelism comes from one run per site; those processes share the account's budget
-    # through pelcro_sync.ratelimit.FileBudget, which the multiprocess executor would use too.
+    # through pelcro_sync.api.ratelimit.FileBudget, which the multiprocess executor would use too.
     executor=dg.in_process_executor,
     assets=ENTITY_ASSETS,
     asset_checks=[*ENTITY_CHECKS, *FRESHNESS_CHECKS],

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pelcro_sync.client import forget_accounts
+from pelcro_sync.api.client import forget_accounts
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.postgres"]
 

@@ -8,7 +8,6 @@ import dagster as dg
 from dagster_project.defs import queries
 from dagster_project.defs.partitions import SITE_PARTITIONS
 from dagster_project.defs.resources import PelcroResource, WarehouseResource
-from pelcro_sync import drift
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import (
     AuthError,
@@ -17,9 +16,10 @@ from pelcro_sync.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from pelcro_sync.locks import SyncInProgressError
-from pelcro_sync.reconcile import DeleteSafetyError
-from pelcro_sync.sync import EntityResult, Mode, sync_entity
+from pelcro_sync.pipeline.reconcile import DeleteSafetyError
+from pelcro_sync.pipeline.sync import EntityResult, Mode, sync_entity
+from pelcro_sync.transform import drift
+from pelcro_sync.warehouse.locks import SyncInProgressError
 
 GROUP = "pelcro"
 # Every asset draws on the one API budget of the account; cap concurrent steps with

@@ -14,8 +14,8 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from pelcro_sync import accounts as pelcro_accounts
-from pelcro_sync.client import PelcroClient
+from pelcro_sync.api import accounts as pelcro_accounts
+from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import (
     DEFAULT_BASE_URL,
     DEFAULT_OAUTH_URL,

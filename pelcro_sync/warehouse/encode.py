@@ -2,7 +2,7 @@
 the transaction that sends them.
 
 Building the stream needs no connection, only psycopg's C dumpers, so a scan builds it on
-its prepare thread (`pelcro_sync.scan`) and the transaction is a single write. Two
+its prepare thread (`pelcro_sync.pipeline.scan`) and the transaction is a single write. Two
 shapes: rows for the merge's staging table (`for_stage`), and rows for the entity's table
 itself (`for_table`, a first load), whose `_synced_at` is the one value that depends on
 the transaction and is stamped in by `stamped` once it is known.

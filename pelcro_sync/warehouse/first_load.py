@@ -17,7 +17,7 @@ from psycopg import errors, sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
-from pelcro_sync.normalize import NormalizedBatch
+from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import encode
 from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver
 

@@ -15,7 +15,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity, get_entity
-from pelcro_sync.normalize import NormalizedBatch
+from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import encode
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import Connection, Engine, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from pelcro_sync.entities import get_entity
-from pelcro_sync.normalize import normalize
 from pelcro_sync.redact import one_line
+from pelcro_sync.transform.normalize import normalize
 from pelcro_sync.warehouse.upsert import mark_deleted, upsert_batch
 from pelcro_sync.webhooks.events import Event
 from pelcro_sync.webhooks.store import tables

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from pelcro_sync.sandbox import ratelimit as sandbox_ratelimit
+from pelcro_sandbox import ratelimit as sandbox_ratelimit
 from pelcro_sync.warehouse import migrate
 from tests.faults import tally
 

@@ -9,11 +9,11 @@ import httpx
 import orjson
 from sqlalchemy import Engine, text
 
-from pelcro_sync import retry
-from pelcro_sync.client import PelcroClient
+from pelcro_sync.api import retry
+from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import get_entity
-from pelcro_sync.sync import EntityResult, sync_entity
+from pelcro_sync.pipeline.sync import EntityResult, sync_entity
 from tests.faults import tally
 
 # Backoff shrunk a hundredfold: the same decisions, in test time.

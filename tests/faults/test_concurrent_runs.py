@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from pelcro_sync.entities import get_entity
-from pelcro_sync.locks import SyncInProgressError
-from pelcro_sync.sync import sync_entity
+from pelcro_sync.pipeline.sync import sync_entity
+from pelcro_sync.warehouse.locks import SyncInProgressError
 from tests.faults.helpers import assert_converged, fast_client, truth
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from pelcro_sync.entities import get_entity
-from pelcro_sync.sync import sync_entity
+from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse import embedded, migrate, state
 from tests.faults import tally
 from tests.faults.helpers import assert_converged, fast_client

@@ -6,7 +6,7 @@ from sqlalchemy import Engine, text
 
 from pelcro_sync.entities import get_entity
 from pelcro_sync.errors import AuthError
-from pelcro_sync.sync import sync_entity
+from pelcro_sync.pipeline.sync import sync_entity
 from tests.faults import tally
 from tests.faults.helpers import assert_converged, deleted_ids, fast_client, live_raw, truth
 

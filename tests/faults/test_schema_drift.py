@@ -5,9 +5,9 @@
 from rich.console import Console
 from sqlalchemy import Engine, text
 
-from pelcro_sync import drift
-from pelcro_sync.progress import summary_table
-from pelcro_sync.sandbox.dataset import REMOVED
+from pelcro_sandbox.dataset import REMOVED
+from pelcro_sync.cli.progress import summary_table
+from pelcro_sync.transform import drift
 from tests.faults import tally
 from tests.faults.helpers import assert_converged, fast_client, sync_all, truth
 

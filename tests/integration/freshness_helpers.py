@@ -5,10 +5,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
-from pelcro_sync.client import PelcroClient
+from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import get_entity
-from pelcro_sync.sync import EntityResult, sync_entity
+from pelcro_sync.pipeline.sync import EntityResult, sync_entity
 
 
 def settings_for(running: Any) -> Settings:

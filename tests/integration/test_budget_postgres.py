@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from pelcro_sync import budget_pg
+from pelcro_sandbox import ratelimit as sandbox_ratelimit
+from pelcro_sync.api import budget_pg
 from pelcro_sync.config import Settings
 from pelcro_sync.errors import ConfigError
-from pelcro_sync.sandbox import ratelimit as sandbox_ratelimit
 from pelcro_sync.warehouse import migrate
 from tests.fixtures.postgres import _libpq
 from tests.integration.test_cli import BIN, clean_env

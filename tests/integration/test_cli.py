@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from pelcro_sync.cli import cli
+from pelcro_sync.cli.main import cli
 from tests.integration.signal_helpers import ctrl_c_reaches_children
 
 BIN = Path(sys.executable).with_name("pelcro-sync")

@@ -9,16 +9,16 @@ from contextlib import contextmanager
 
 import pytest
 
-from pelcro_sync.client import PelcroClient
+from pelcro_sandbox import ratelimit as sandbox_ratelimit
+from pelcro_sandbox.config import SandboxConfig
+from pelcro_sandbox.runner import Running, serve
+from pelcro_sandbox.sandbox import Sandbox
+from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.api.ratelimit import RateLimiter, reset_shared_budgets
+from pelcro_sync.api.retry import RetryPolicy
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import ENTITIES
 from pelcro_sync.errors import AuthError
-from pelcro_sync.ratelimit import RateLimiter, reset_shared_budgets
-from pelcro_sync.retry import RetryPolicy
-from pelcro_sync.sandbox import ratelimit as sandbox_ratelimit
-from pelcro_sync.sandbox.config import SandboxConfig
-from pelcro_sync.sandbox.runner import Running, serve
-from pelcro_sync.sandbox.sandbox import Sandbox
 
 FAST_RETRY = RetryPolicy(max_attempts=10, base=0.05, cap=0.5)
 

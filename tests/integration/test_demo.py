@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
-from pelcro_sync.demo import run_demo
+from pelcro_sync.cli.demo import run_demo
 from pelcro_sync.entities import ENTITIES
 from pelcro_sync.warehouse import embedded
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from pelcro_sync.entities import ENTITIES, get_entity
-from pelcro_sync.normalize import normalize
+from pelcro_sync.transform.normalize import normalize
 from pelcro_sync.warehouse.first_load import insert_new, site_is_empty
 from pelcro_sync.warehouse.upsert import UpsertCounts, mark_deleted, upsert_batch
 from tests.integration.freshness_helpers import live, rows, sync, truth

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from pelcro_sync.errors import PelcroSyncError
-from pelcro_sync.locks import SyncInProgressError
+from pelcro_sync.warehouse.locks import SyncInProgressError
 from tests.integration.freshness_helpers import live, sync, truth
 
 

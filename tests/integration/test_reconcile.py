@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import Engine
 
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.reconcile import NO_GET_BY_ID, DeletePolicy, DeleteSafetyError
+from pelcro_sync.pipeline.reconcile import NO_GET_BY_ID, DeletePolicy, DeleteSafetyError
 from tests.integration.freshness_helpers import live, rows, sync, truth
 
 

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from pelcro_sandbox import Faults, Running
 from pelcro_sync.entities import ENTITIES, get_entity
-from pelcro_sync.sandbox import Faults, Running
 
 
 def client(running: Running, key: str | None = None, **kw: object) -> httpx.Client:

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from pelcro_sync.sandbox import Faults, Running
+from pelcro_sandbox import Faults, Running
 
 PAGES = [
     ("/customers", {"limit": 100, "sort": "id", "page": 1}),

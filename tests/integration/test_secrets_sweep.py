@@ -38,9 +38,9 @@ import pytest
 from rich.console import Console
 from sqlalchemy import Engine, text
 
-from pelcro_sync.sandbox.auth import jwt_like
-from pelcro_sync.sandbox.sandbox import MAIN_ACCOUNT
-from pelcro_sync.sandbox.webhooks import deliver, sender
+from pelcro_sandbox.auth import jwt_like
+from pelcro_sandbox.sandbox import MAIN_ACCOUNT
+from pelcro_sandbox.webhooks import deliver
 from pelcro_sync.warehouse import embedded
 from tests.integration.secrets_helpers import (
     SKIP_TREE,
@@ -320,7 +320,7 @@ def _cli_runs(runs: Runs, running, key: str, revoked_key: str, client, webhook_s
     match = re.search(r"on (http://\S+)", first)
     assert match, (first, proc.poll())
     result = sb.mutate(updates={"customers": {sb.truth("customers", site)[1]["id"]: {}}})
-    events = sender(sb).events_for(result)
+    events = sb.webhooks.events_for(result)
     assert set(deliver(match.group(1), webhook_secret, events)) == {200}
     assert set(deliver(match.group(1), webhook_secret, events, forge=True)) == {401}
     proc.send_signal(signal.SIGINT)
@@ -372,7 +372,7 @@ def _dagster_runs(monkeypatch: pytest.MonkeyPatch, running, key: str, revoked_ke
 
 def _demo_run(monkeypatch: pytest.MonkeyPatch, data: Path) -> tuple[str, str, str]:
     """The demo in this process on an embedded Postgres of its own; (output, key, url)."""
-    from pelcro_sync.demo import DEMO_SEED, run_demo
+    from pelcro_sync.cli.demo import DEMO_SEED, run_demo
 
     for var in CLEARED:
         monkeypatch.delenv(var, raising=False)
@@ -389,7 +389,7 @@ def test_a_rotated_key_continues_from_the_same_state(
     """README "Keeping keys safe": create a new key, switch, check, revoke the old one. Sync
     state is keyed by site and entity, not by key, so the next run takes the fast path from
     where the old key left off; the old key is refused."""
-    from pelcro_sync.commands import check, sync
+    from pelcro_sync.cli.commands import check, sync
     from pelcro_sync.config import Secret, Settings
     from pelcro_sync.entities import ENTITIES
     from pelcro_sync.errors import PelcroSyncError

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import Engine
 
-from pelcro_sync.sandbox import ratelimit as sandbox_ratelimit
+from pelcro_sandbox import ratelimit as sandbox_ratelimit
 from tests.integration.test_cli import BIN, clean_env
 
 WINDOW = 5.0  # the sandbox's rolling window, shrunk from 60 s: the same arithmetic, sooner

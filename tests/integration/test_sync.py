@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from pelcro_sync import collector
-from pelcro_sync.client import PelcroClient
+from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import ENTITIES, get_entity
 from pelcro_sync.errors import AuthError
-from pelcro_sync.sync import sync_entity
+from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse import migrate, state
 
 

@@ -9,7 +9,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity, get_entity
-from pelcro_sync.normalize import normalize
+from pelcro_sync.transform.normalize import normalize
 from pelcro_sync.warehouse import upsert
 from pelcro_sync.warehouse.upsert import (
     UpsertCounts,

@@ -16,9 +16,9 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
+from pelcro_sandbox import Running
+from pelcro_sandbox.webhooks import deliver, disorder
 from pelcro_sync.config import Secret
-from pelcro_sync.sandbox import Running
-from pelcro_sync.sandbox.webhooks import deliver, disorder, sender
 from pelcro_sync.webhooks.apply import apply_pending
 from pelcro_sync.webhooks.server import MAX_BODY, Receiver, WebhookServer, running
 from pelcro_sync.webhooks.signature import HEADER, sign
@@ -201,20 +201,20 @@ def test_out_of_order_doubled_deliveries_apply_to_the_sandbox_truth(
     src = next(s["id"] for s in sb.truth("sources", site) if s["user_id"] != cid)
     first = sb.mutate(updates={"customers": {cid: {"email": "first@example.com",
                                                     "first_name": "Ann"}}})  # fmt: skip
-    events1 = sender(sb).events_for(first)
+    events1 = sb.webhooks.events_for(first)
     second = sb.mutate(
         updates={"customers": {cid: {"email": "second@example.com"}},
                  "subscriptions": {sid: {"status": "canceled"}},
                  "bills": {bid: {"status": "paid"}}},
         creates={"invoices": 1}, deletes={"sources": [src]},
     )  # fmt: skip
-    events2 = sender(sb).events_for(second)
+    events2 = sb.webhooks.events_for(second)
     sent = events1 + events2
     order = disorder(sent, seed=5)
     assert [e["created"] for e in order] != sorted(e["created"] for e in order)
     statuses = deliver(receiver.url, SECRET, order)
     assert statuses == [200] * (2 * len(sent))
-    assert deliver(receiver.url, SECRET, [sender(sb).envelope("customer.updated", {"id": cid})],
+    assert deliver(receiver.url, SECRET, [sb.webhooks.envelope("customer.updated", {"id": cid})],
                    forge=True) == [401]  # fmt: skip
     assert len(events(pg_engine, migrated_schema)) == len(sent)
 
@@ -245,8 +245,8 @@ def test_an_older_event_after_a_newer_one_changes_nothing(
     running_sb = make_sandbox(customers=30)
     sb = running_sb.sandbox
     cid = sb.truth("customers", running_sb.site_ids[0])[0]["id"]
-    older = sender(sb).events_for(sb.mutate(updates={"customers": {cid: {"email": "old@x.io"}}}))
-    newer = sender(sb).events_for(sb.mutate(updates={"customers": {cid: {"email": "new@x.io"}}}))
+    older = sb.webhooks.events_for(sb.mutate(updates={"customers": {cid: {"email": "old@x.io"}}}))
+    newer = sb.webhooks.events_for(sb.mutate(updates={"customers": {cid: {"email": "new@x.io"}}}))
     assert deliver(receiver.url, SECRET, newer) == [200] * len(newer)
     assert apply_pending(pg_engine, schema=migrated_schema).applied == len(newer)
     assert deliver(receiver.url, SECRET, older) == [200] * len(older)

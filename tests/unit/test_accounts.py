@@ -2,7 +2,7 @@
 
 import pytest
 
-from pelcro_sync.accounts import (
+from pelcro_sync.api.accounts import (
     DEFAULT,
     Account,
     account_for_site,

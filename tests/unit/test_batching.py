@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from pelcro_sync.batching import EarlierBatchFailed, PageBuffer, PageWriter, Turn
-from pelcro_sync.pagination import Page
+from pelcro_sync.api.pagination import Page
+from pelcro_sync.pipeline.batching import EarlierBatchFailed, PageBuffer, PageWriter, Turn
 
 
 def page(number: int, records: int = 100) -> Page:

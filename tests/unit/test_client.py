@@ -8,8 +8,9 @@ import httpx
 import orjson
 import pytest
 
-from pelcro_sync import client as client_module
-from pelcro_sync.client import PelcroClient
+from pelcro_sync.api import client as client_module
+from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.api.ratelimit import reset_shared_budgets
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import get_entity
 from pelcro_sync.errors import (
@@ -20,7 +21,6 @@ from pelcro_sync.errors import (
     TransportError,
     ValidationError,
 )
-from pelcro_sync.ratelimit import reset_shared_budgets
 
 KEY = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.unit-test-api-key"
 TOKEN = "oauth-token-unit-test-secret-0123456789"
@@ -309,7 +309,7 @@ def test_token_about_to_expire_is_warned(caplog: pytest.LogCaptureFixture) -> No
     ],
 )
 def test_integers_beyond_64_bits_keep_every_digit(body: bytes, expected: object) -> None:
-    from pelcro_sync.client import _parse_ok
+    from pelcro_sync.api.client import _parse_ok
 
     assert _parse_ok(body, None)["data"][0]["id"] == expected
 
@@ -318,7 +318,7 @@ def test_clients_share_one_tls_context_that_still_verifies_certificates() -> Non
     """Sharing the CA bundle across clients must not weaken verification."""
     import ssl
 
-    from pelcro_sync import client as client_module
+    from pelcro_sync.api import client as client_module
 
     settings = Settings(api_key=Secret("k"), base_url="https://api.example/api/v1/core")
     with PelcroClient(settings) as a, PelcroClient(settings) as b:

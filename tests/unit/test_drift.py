@@ -1,7 +1,7 @@
 """Drift is reported once, when a field first appears or goes missing, not on every run."""
 
-from pelcro_sync.drift import Drift, describe, metadata
 from pelcro_sync.entities import get_entity
+from pelcro_sync.transform.drift import Drift, describe, metadata
 
 CUSTOMERS = get_entity("customers")
 

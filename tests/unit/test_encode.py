@@ -7,7 +7,7 @@ import pytest
 from psycopg import adapters, pq
 
 from pelcro_sync.entities import ENTITIES, get_entity
-from pelcro_sync.normalize import normalize
+from pelcro_sync.transform.normalize import normalize
 from pelcro_sync.warehouse import encode
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

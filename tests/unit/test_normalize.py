@@ -8,9 +8,9 @@ import orjson
 import pandas as pd
 import pytest
 
-from pelcro_sync import normalize as nz
 from pelcro_sync.entities import Entity, fields, get_entity
-from pelcro_sync.normalize import NormalizedBatch, normalize
+from pelcro_sync.transform import normalize as nz
+from pelcro_sync.transform.normalize import NormalizedBatch, normalize
 
 PROBE = Entity(
     name="probe",

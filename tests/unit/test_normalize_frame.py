@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from pandas.arrays import DatetimeArray
 
-from pelcro_sync import normalize as nz
+from pelcro_sync.transform import normalize as nz
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["from_arrays", "public_constructor"])

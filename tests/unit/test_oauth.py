@@ -6,9 +6,9 @@ import httpx
 import orjson
 import pytest
 
+from pelcro_sync.api.oauth import OAuthError, authorize_url, exchange_code
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.errors import ConfigError
-from pelcro_sync.oauth import OAuthError, authorize_url, exchange_code
 
 CLIENT_SECRET = "client-secret-do-not-print-123"
 CODE = "def50200-auth-code-do-not-print"

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from pelcro_sync import pagination
+from pelcro_sync.api import pagination
+from pelcro_sync.api.pagination import iter_pages, page_params, parse_page
 from pelcro_sync.errors import MalformedBodyError
-from pelcro_sync.pagination import iter_pages, page_params, parse_page
 
 
 def envelope(page: int, *, last_page: int, per_page: int = 3) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pelcro_sync.ratelimit import (
+from pelcro_sync.api.ratelimit import (
     FileBudget,
     RateLimiter,
     Slots,

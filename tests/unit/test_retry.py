@@ -5,8 +5,8 @@ import random
 import httpx
 import pytest
 
+from pelcro_sync.api.retry import RetryPolicy, backoff, decide, parse_retry_after
 from pelcro_sync.errors import MalformedBodyError
-from pelcro_sync.retry import RetryPolicy, backoff, decide, parse_retry_after
 
 NOW = 1_700_000_000.0  # a fixed wall clock for HTTP-date Retry-After values
 

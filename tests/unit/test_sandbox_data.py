@@ -6,11 +6,11 @@ from typing import Any
 import orjson
 import pytest
 
+from pelcro_sandbox import Sandbox, SandboxConfig
+from pelcro_sandbox.dataset import Dataset
+from pelcro_sandbox.layout import Layout
+from pelcro_sandbox.listing import _window
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.sandbox import Sandbox, SandboxConfig
-from pelcro_sync.sandbox.dataset import Dataset
-from pelcro_sync.sandbox.layout import Layout
-from pelcro_sync.sandbox.listing import _window
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""The Pelcro Core API: auth, OAuth, accounts, pacing, retry decisions and pages."""

@@ -1,0 +1,1 @@
+"""The pelcro-sync command line: its commands, progress bars and the demo."""

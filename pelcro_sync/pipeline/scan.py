@@ -1,0 +1,145 @@
+"""A reconcile scan's pages: read in order, normalized and written a batch at a time.
+
+Each batch (`pelcro_sync.pipeline.batching`) commits in one transaction with the scan's checkpoint
+and the ids it saw (`pelcro_sync.pipeline.reconcile`), so a run killed at any point leaves the
+warehouse consistent and the next run resumes after the last committed page.
+"""
+
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import Connection, Engine
+
+from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.api.pagination import Page
+from pelcro_sync.entities import Entity
+from pelcro_sync.pipeline import batching, reconcile
+from pelcro_sync.pipeline.result import EntityResult, ProgressCallback
+from pelcro_sync.transform.normalize import NormalizedBatch, normalize
+from pelcro_sync.warehouse import encode, first_load, state
+from pelcro_sync.warehouse.upsert import merge_encoded
+
+# Transactions a scan keeps in flight (`pelcro_sync.pipeline.batching`), each on its own connection.
+SCAN_WRITERS = 2
+
+
+def full_scan(
+    client: PelcroClient,
+    *,
+    engine: Engine,
+    entity: Entity,
+    site_id: int,
+    schema: str,
+    start_page: int,
+    result: EntityResult,
+    on_page: ProgressCallback | None,
+) -> datetime | None:
+    """Read every page from `start_page`, committed a batch of pages at a time; when the
+    scan started (None if it wrote nothing)."""
+    last_page: Page | None = None
+    # Set unless the site has no rows yet, or once a first load's batch finds its keys
+    # there after all: from then on the scan merges.
+    merge_only = threading.Event()
+    with engine.connect() as conn:
+        if not first_load.site_is_empty(conn, entity=entity, site_id=site_id, schema=schema):
+            merge_only.set()
+    # Each writer thread has a connection of its own for the whole scan: a checkout per
+    # batch would add the pool's ping and reset, two round trips, to every transaction.
+    with ExitStack() as stack:
+        connections = [stack.enter_context(engine.connect()) for _ in range(SCAN_WRITERS)]
+        writes = [_scan_writer(c, entity=entity, schema=schema, result=result,
+                               merge_only=merge_only) for c in connections]  # fmt: skip
+        writer = stack.enter_context(
+            batching.PageWriter(
+                writes,
+                prepare=partial(_prepare, entity, site_id, merge_only),
+                conflicts=_conflicts,
+            )
+        )
+        for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
+            result.add_read(page)
+            writer.put(page)  # before the callback: a page it has seen gets committed
+            last_page = page
+            if on_page is not None:
+                on_page(result, page)
+    with engine.begin() as conn:
+        current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
+        state.complete_scan(conn, schema=schema, site_id=site_id, entity=entity.name,
+                            total=last_page.total if last_page else 0)  # fmt: skip
+    return current.scan_started_at if current else None
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Pages typed and encoded for their COPY (`warehouse.encode`): for the entity's table
+    while this is a first load, else for the merge's staging table."""
+
+    pages: list[Page]
+    normalized: NormalizedBatch
+    encoded: encode.Encoded
+    ids: frozenset[int]
+
+
+def _prepare(entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
+             ) -> _Batch:  # fmt: skip
+    # One frame for the batch: far cheaper per record than a frame per page. Encoded here,
+    # on the prepare thread, so that a transaction only sends bytes: it holds its locks
+    # (and the next batch's turn) for less time.
+    batch = normalize(entity, [r for page in pages for r in page.records])
+    encoded = (
+        encode.for_stage(entity, batch.frame)
+        if merge_only.is_set()
+        else encode.for_table(entity, site_id, batch.frame)
+    )
+    return _Batch(pages, batch, encoded, frozenset(batch.frame["id"].tolist()))
+
+
+def _conflicts(earlier: _Batch, later: _Batch) -> bool:
+    """Whether `later` must wait for `earlier` to commit before it starts: they share a
+    row, or `earlier` opens a new scan (it empties `_scan_seen`, where `later` writes)."""
+    return earlier.pages[0].number == 1 or not earlier.ids.isdisjoint(later.ids)
+
+
+def _scan_writer(
+    conn: Connection,
+    *,
+    entity: Entity,
+    schema: str,
+    result: EntityResult,
+    merge_only: threading.Event,
+) -> batching.Write:
+    """Write consecutive pages as one batch, with the ids seen and the checkpoint after
+    the last of them, in one transaction: all or none, so a killed scan resumes there.
+
+    Until `merge_only` is set (a first load: the site had no rows when the scan began),
+    a batch goes straight into the table (`first_load`), and is merged only if one of
+    its keys turns out to be there."""
+    site_id = result.site_id
+
+    def write(prepared: _Batch, turn: batching.Turn) -> None:
+        pages, batch, encoded = prepared.pages, prepared.normalized, prepared.encoded
+        with conn.begin():
+            if pages[0].number == 1:
+                reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
+            counts = None
+            if encoded.into_table and not merge_only.is_set():
+                counts = first_load.insert_encoded(conn, entity=entity, encoded=encoded,
+                                                   schema=schema)  # fmt: skip
+                if counts is None:
+                    merge_only.set()
+            if counts is None:
+                if encoded.into_table:  # rare: a key was there after all
+                    encoded = encode.for_stage(entity, batch.frame)
+                counts = merge_encoded(conn, entity=entity, site_id=site_id, encoded=encoded,
+                                       schema=schema, track_seen=True)  # fmt: skip
+            turn.wait()  # the checkpoint moves past committed pages only
+            state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
+                                run_id=result.run_id, next_page=pages[-1].number + 1,
+                                sort=entity.scan_sort or "",
+                                max_id=max(prepared.ids, default=None))  # fmt: skip
+        result.add_written(batch, counts)  # still this batch's turn: no other thread adds
+
+    return write

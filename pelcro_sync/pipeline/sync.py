@@ -1,0 +1,207 @@
+"""One entity of one site, in one of two modes, returning counts.
+
+- "full" (reconcile): read every page in `scan_sort` order and upsert (`pelcro_sync.pipeline.scan`:
+  a batch of pages per transaction, with its checkpoint, so a killed run resumes after
+  the last committed page); a scan that reaches its end then detects deletes
+  (`pelcro_sync.pipeline.reconcile`).
+- "fast": newest first until nothing new (`pelcro_sync.pipeline.fastpath`), for entities that can be
+  listed so; the others get a full scan when stale and are skipped otherwise.
+
+Two runs of one site and entity never overlap (`pelcro_sync.warehouse.locks`).
+"""
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine
+
+from pelcro_sync import collector
+from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.api.pagination import Page
+from pelcro_sync.entities import Entity
+from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.pipeline import fastpath, reconcile, scan
+from pelcro_sync.pipeline.reconcile import DeletePolicy
+from pelcro_sync.pipeline.result import EntityResult, ProgressCallback
+from pelcro_sync.transform.normalize import NormalizedBatch
+from pelcro_sync.warehouse import state
+from pelcro_sync.warehouse.locks import entity_lock
+from pelcro_sync.warehouse.upsert import UpsertCounts
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["fast", "full"]
+# An entity the fast path cannot cover gets a full scan in a fast run once its last
+# complete scan is older than this.
+DEFAULT_STALE_AFTER = timedelta(hours=24)
+
+
+def sync_entity(
+    client: PelcroClient,
+    *,
+    engine: Engine,
+    entity: Entity,
+    site_id: int,
+    schema: str,
+    full: bool = False,
+    mode: Mode | None = None,
+    on_page: ProgressCallback | None = None,
+    delete_policy: DeletePolicy | None = None,
+    lock_wait_s: float = 0.0,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+) -> EntityResult:
+    """Sync `entity` on `site_id`: a reconcile scan ("full", the default, or `full=True`)
+    or the fast path ("fast"; a full scan instead when the fast path cannot cover it).
+
+    Raises:
+        SyncInProgressError: another run of this site and entity holds the lock.
+        DeleteSafetyError: the scan would mark too many rows deleted (run recorded failed).
+        PelcroSyncError: whatever else stopped it, after recording the failed run.
+    """
+    requested: Mode = "full" if full else (mode or "full")
+    with (
+        collector.relaxed_during_sync(),
+        entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name, wait_s=lock_wait_s),
+    ):
+        with engine.connect() as conn:
+            current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
+        chosen, note = choose_mode(entity, current, requested=requested, stale_after=stale_after)
+        if chosen is None:
+            return EntityResult(entity.name, site_id, mode="fast", status="skipped", note=note)
+        result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
+        result.drift.remember(current.drift_baseline if current else None)
+        policy = delete_policy or DeletePolicy.from_env()
+        _run(client, engine=engine, entity=entity, schema=schema, result=result,
+             on_page=on_page, policy=policy)  # fmt: skip
+        return result
+
+
+def choose_mode(
+    entity: Entity, current: state.SyncState | None, *, requested: Mode, stale_after: timedelta
+) -> tuple[Mode | None, str | None]:
+    """The mode to run (None: skip) and why, when it is not the one requested."""
+    if requested == "full":
+        return "full", None
+    scanned_at = current.last_complete_scan_at if current else None
+    if scanned_at is None:
+        return "full", "no complete scan yet: full scan first"
+    if entity.newest_first is not None:
+        return "fast", None
+    if current is not None and current.scan_next_page:
+        return "full", "not covered by the fast path: resuming its unfinished scan"
+    age = datetime.now(UTC) - scanned_at
+    if age > stale_after:
+        return "full", f"not covered by the fast path: last complete scan {_hours(age)} ago"
+    return None, f"not covered by the fast path; last complete scan {_hours(age)} ago"
+
+
+def _hours(age: timedelta) -> str:
+    return f"{age.total_seconds() / 3600:.1f} h"
+
+
+def _run(
+    client: PelcroClient,
+    *,
+    engine: Engine,
+    entity: Entity,
+    schema: str,
+    result: EntityResult,
+    on_page: ProgressCallback | None,
+    policy: DeletePolicy,
+) -> None:
+    started = time.monotonic()
+    stats_before = client.stats.snapshot()
+    site_id = result.site_id
+    with engine.begin() as conn:
+        state.fail_stale_runs(conn, schema=schema, site_id=site_id, entity=entity.name)
+        result.run_id = state.start_run(
+            conn, schema=schema, site_id=site_id, entity=entity.name, mode=result.mode
+        )
+
+    def tally(page: Page, batch: NormalizedBatch, counts: UpsertCounts) -> None:
+        result.add_page(page, batch, counts)
+        if on_page is not None:
+            on_page(result, page)
+
+    try:
+        if result.mode == "fast":
+            fastpath.read_newest(client, engine=engine, entity=entity, site_id=site_id,
+                                 schema=schema, tally=tally)  # fmt: skip
+        else:
+            _reconcile(client, engine=engine, entity=entity, schema=schema, result=result,
+                       on_page=on_page, policy=policy)  # fmt: skip
+        with engine.begin() as conn:
+            state.remember_drift(
+                conn, schema=schema, site_id=site_id, entity=entity.name,
+                new=set(result.drift.new_fields), missing=set(result.drift.missing_fields),
+            )  # fmt: skip
+        result.status = "succeeded"
+    except BaseException as exc:
+        result.status = "failed"
+        result.error = (
+            str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
+        )
+        raise
+    finally:
+        _account(result, client=client, before=stats_before, started=started)
+        _finish(engine, schema=schema, result=result)
+
+
+def _reconcile(
+    client: PelcroClient,
+    *,
+    engine: Engine,
+    entity: Entity,
+    schema: str,
+    result: EntityResult,
+    on_page: ProgressCallback | None,
+    policy: DeletePolicy,
+) -> None:
+    """Scan every page (resuming an unfinished scan), then detect deletes."""
+    site_id = result.site_id
+    with engine.connect() as conn:
+        start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
+    if start_page > 1:
+        result.resumed_from_page = start_page
+        log.info("%s site %s: resuming the unfinished scan at page %s",
+                 entity.name, site_id, start_page)  # fmt: skip
+    started = scan.full_scan(client, engine=engine, entity=entity, site_id=site_id,
+                             schema=schema, start_page=start_page, result=result,
+                             on_page=on_page)  # fmt: skip
+    outcome = reconcile.detect_deletes(client, engine=engine, entity=entity, site_id=site_id,
+                                       schema=schema, policy=policy, since=started)  # fmt: skip
+    result.deleted += outcome.marked
+    result.delete_candidates = outcome.candidates
+    result.confirm_gets = outcome.confirm_gets
+
+
+def _resume_page(conn: Connection, *, schema: str, entity: Entity, site_id: int) -> int:
+    """The page after the last committed one of an unfinished scan in the same order, else 1."""
+    current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
+    if current is None or not current.scan_next_page:
+        return 1
+    if current.scan_sort != (entity.scan_sort or ""):
+        return 1  # a scan in another order cannot be continued by page number
+    return current.scan_next_page
+
+
+def _account(
+    result: EntityResult, *, client: PelcroClient, before: dict[str, Any], started: float
+) -> None:
+    """This sync's share of the client's counters (a client may have served other calls)."""
+    after = client.stats.snapshot()
+    result.requests = after["requests"] - before["requests"]
+    result.retries = after["retries"] - before["retries"]
+    result.throttled = after["throttled"] - before["throttled"]
+    result.duration_s = time.monotonic() - started
+
+
+def _finish(engine: Engine, *, schema: str, result: EntityResult) -> None:
+    """Record the run's outcome; a warehouse that is down must not hide the original error."""
+    try:
+        with engine.begin() as conn:
+            state.finish_run(conn, schema=schema, result=result)
+    except Exception as exc:
+        log.warning("could not record the run's outcome: %s", type(exc).__name__)

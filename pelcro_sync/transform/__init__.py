@@ -1,0 +1,1 @@
+"""Records to typed columns (pandas), and schema drift."""
