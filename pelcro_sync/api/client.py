@@ -19,7 +19,7 @@ from pelcro_sync.api import budget_pg, pagination, ratelimit, retry
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import Entity, get_entity
-from pelcro_sync.errors import MalformedBodyError, TransportError, error_from_response
+from pelcro_sync.errors import ApiError, MalformedBodyError, TransportError, error_from_response
 from pelcro_sync.redact import redact
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,13 @@ DEFAULT_RATE_LIMIT = 120  # the documented default, used only until the account 
 TOKEN_EXPIRY_WARNING = 6 * 3600  # warn when an OAuth token has less than this left
 DEFAULT_POLICY = retry.RetryPolicy()
 _SCAN_SORT = object()  # sentinel: "use the entity's scan_sort"
+# List endpoints the docs do not show (README §0: only create and delete of sources are
+# documented). An account may answer 404 or 405 there: the entity is not offered.
+UNDOCUMENTED_LISTS = frozenset({"sources"})
+
+
+class EndpointUnavailableError(ApiError):
+    """An undocumented list endpoint answered 404 or 405: this account does not offer it."""
 
 
 def _version() -> str:
@@ -165,6 +172,14 @@ class PelcroClient:
             return self.settings.site_ids
         return tuple(int(site["id"]) for site in self.account().get("sites") or ())
 
+    def webhook_endpoints(self, *, site_id: int | None = None) -> list[dict[str, Any]]:
+        """`GET /webhooks`: the account's registered endpoints (at most 10, one page).
+
+        INFERRED: `site_id` in the query, as on every Core endpoint but /account."""
+        params = {} if site_id is None else {"site_id": site_id}
+        data = self.request_json("GET", "/webhooks", params=params)["data"]
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
     # -- records ---------------------------------------------------------------------------
 
     def get(self, entity: Entity | str, site_id: int, record_id: int) -> dict[str, Any]:
@@ -182,20 +197,53 @@ class PelcroClient:
         start_page: int = 1,
         limit: int = pagination.PAGE_SIZE,
         concurrency: int | None = None,
+        filters: Mapping[str, str] | None = None,
     ) -> Iterator[Page]:
         """Pages of one entity for one site, in order; `sort` defaults to `entity.scan_sort`
-        (pass `entity.newest_first` for the fast path, None for the API's default order)."""
+        (pass `entity.newest_first` for the fast path, None for the API's default order).
+        `filters`: documented filter parameters (`pelcro_sync.api.filters`).
+
+        Raises:
+            EndpointUnavailableError: an undocumented list (sources) answered 404 or 405.
+        """
         entity = _entity(entity)
         order = entity.scan_sort if sort is _SCAN_SORT else sort
         assert order is None or isinstance(order, str)
 
         def fetch(page: int) -> dict[str, Any]:
-            params = pagination.page_params(site_id=site_id, page=page, limit=limit, sort=order)
-            return self.request_json("GET", entity.path, params=params, check=_check_list)
+            params = pagination.page_params(
+                site_id=site_id, page=page, limit=limit, sort=order, filters=filters
+            )
+            return self._list(entity, params)
 
         return pagination.iter_pages(
             fetch, start_page=start_page, concurrency=concurrency or self.concurrency
         )
+
+    def total(
+        self, entity: Entity | str, *, site_id: int, filters: Mapping[str, str] | None = None
+    ) -> int:
+        """How many records the list holds (`meta.total`), for one request of one record."""
+        entity = _entity(entity)
+        params = pagination.page_params(site_id=site_id, page=1, limit=1, filters=filters)
+        page = pagination.parse_page(1, self._list(entity, params))
+        if page.total is None:  # no meta: the page is all there is to count
+            return len(page.records)
+        return page.total
+
+    def _list(self, entity: Entity, params: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return self.request_json("GET", entity.path, params=params, check=_check_list)
+        except ApiError as exc:
+            if entity.name in UNDOCUMENTED_LISTS and exc.status in (404, 405):
+                raise EndpointUnavailableError(
+                    f"{entity.name}: not available on this account (GET {entity.path} "
+                    f"answered {exc.status}; the docs do not list it)",
+                    status=exc.status,
+                    where=exc.where,
+                    detail=exc.detail,
+                ) from None
+            raise
 
     # -- the retry loop --------------------------------------------------------------------
 

@@ -25,13 +25,22 @@ class Page:
 
 
 def page_params(
-    *, site_id: int, page: int, limit: int = PAGE_SIZE, sort: str | None = None
+    *,
+    site_id: int,
+    page: int,
+    limit: int = PAGE_SIZE,
+    sort: str | None = None,
+    filters: Mapping[str, str] | None = None,
 ) -> dict[str, str | int]:
     """Query for one list page, built from OUR params: the `links` in the envelope drop
-    `site_id` and `limit`, so following them would silently read another shape of data."""
+    `site_id` and `limit`, so following them would silently read another shape of data.
+    `filters` are further query parameters as the API names them (`status`,
+    `filter[metadata.KEY]`; see `pelcro_sync.api.filters`)."""
     params: dict[str, str | int] = {"site_id": site_id, "limit": limit, "page": page}
     if sort:
         params["sort"] = sort
+    if filters:
+        params.update(filters)
     return params
 
 

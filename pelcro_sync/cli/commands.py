@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.cli import webhook_check
 from pelcro_sync.cli.progress import SyncProgress, summary_table
 from pelcro_sync.config import Settings
-from pelcro_sync.entities import Entity
+from pelcro_sync.entities import BY_NAME, Entity
 from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.pipeline.reconcile import DeletePolicy
 from pelcro_sync.pipeline.runner import explain, open_warehouse, plan, resolve_sites, run_tasks
@@ -51,6 +52,10 @@ def check(settings: Settings, *, console: Console) -> None:
     url = resolve_database_url(settings)
     table.add_row("warehouse", f"{describe(url)}  schema {settings.schema}")
     console.print(table)
+    sites = settings.site_ids or [s.get("id") for s in account.get("sites", [])]
+    with PelcroClient(settings) as client:  # the account is cached: no second GET /account
+        webhook_check.report(client, entities=list(BY_NAME), site_id=next(iter(sites), None),
+                             console=console)  # fmt: skip
     if missing:
         raise PelcroSyncError(
             f"PELCRO_SITE_ID names site {missing[0]}, which is not a site of this account"

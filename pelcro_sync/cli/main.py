@@ -150,6 +150,21 @@ def sync(
 
 
 @cli.command(
+    help="The request budget: per entity and site the records, pages and requests of a full "
+    "reconcile and of a fast-path run, minutes at the account's rate limit, the share of the "
+    "limit the schedules use a day, and whether the reconcile fits PELCRO_RECONCILE_WINDOW "
+    "(default 6h). Costs at most 2 + entities x sites requests. Also reads PELCRO_FAST_CRON "
+    "and PELCRO_RECONCILE_CRON. " + ENV_HELP
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@pass_ctx
+def plan(ctx: Context, as_json: bool) -> None:
+    from pelcro_sync.cli.plan_cmd import run as run_plan
+
+    run_plan(ctx.settings(), as_json=as_json, console=out)
+
+
+@cli.command(
     help="Last successful sync per site and entity, with row counts. "
     "Reads DATABASE_URL and PELCRO_SCHEMA."
 )

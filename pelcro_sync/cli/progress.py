@@ -107,6 +107,9 @@ def summary_table(
         )
     if failures:
         table.caption += f"; {len(failures)} failed (reason below)"
+    # Once per entity, whatever the number of sites: the account does not offer it.
+    for name in sorted({r.entity for r in results if r.status == "unavailable"}):
+        table.caption += f"\n{name}: not available on this account (skipped)"
     # Drift never stops a sync (values stay in _raw), so it must at least be seen: one line
     # per entity and kind of drift, naming the sites that showed it.
     sites_by_drift: dict[tuple[str, str], list[str]] = {}

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine
 
 from pelcro_sync import collector
-from pelcro_sync.api.client import PelcroClient
+from pelcro_sync.api.client import EndpointUnavailableError, PelcroClient
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import PelcroSyncError
@@ -138,6 +138,9 @@ def _run(
                 new=set(result.drift.new_fields), missing=set(result.drift.missing_fields),
             )  # fmt: skip
         result.status = "succeeded"
+    except EndpointUnavailableError as exc:
+        # Not a failure, and nothing is tombstoned: the scan never began.
+        result.status, result.note = "unavailable", str(exc)
     except BaseException as exc:
         result.status = "failed"
         result.error = (
@@ -200,8 +203,10 @@ def _account(
 
 def _finish(engine: Engine, *, schema: str, result: EntityResult) -> None:
     """Record the run's outcome; a warehouse that is down must not hide the original error."""
+    # An endpoint the account does not offer is recorded as a run that read nothing.
+    status = "succeeded" if result.status == "unavailable" else None
     try:
         with engine.begin() as conn:
-            state.finish_run(conn, schema=schema, result=result)
+            state.finish_run(conn, schema=schema, result=result, status=status)
     except Exception as exc:
         log.warning("could not record the run's outcome: %s", type(exc).__name__)
