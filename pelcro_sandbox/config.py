@@ -1,6 +1,7 @@
 """The sandbox's knobs: data size and shape, latency, rate limit and injected faults."""
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 
 @dataclass
@@ -55,6 +56,12 @@ class SandboxConfig:
         page_cache: meant for benchmarks: each successful Core API list or get-by-id body is
             rendered once and then served from memory (unbounded) until the data changes;
             auth, rate limit, latency and faults still apply to every request.
+        sources_status: what `GET /sources` (list and by id) answers: 200, or 404 / 405 for
+            an account that does not offer the undocumented list (README §0).
+        webhook_endpoints: what `GET /webhooks` lists (at most 10): dicts with `url`,
+            `events` (snake_case, `subscription_created`), `all_events_enabled`, `status`.
+        rate_limit_headers: send `Retry-After` and `X-RateLimit-*` (INFERRED headers; the
+            docs document none), or no header at all, as a real account may.
     """
 
     seed: int = 7
@@ -69,8 +76,15 @@ class SandboxConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     page_cache: bool = False
+    sources_status: int = 200
+    webhook_endpoints: list[dict[str, Any]] = field(default_factory=list)
+    rate_limit_headers: bool = True
 
     def __post_init__(self) -> None:
+        if self.sources_status not in (200, 404, 405):
+            raise ValueError("sources_status must be 200, 404 or 405")
+        if len(self.webhook_endpoints) > 10:
+            raise ValueError("an account has at most 10 webhook endpoints (DOCUMENTED)")
         if not 1 <= self.sites <= 9:
             raise ValueError("sites must be between 1 and 9")
         if self.customers < 10:

@@ -4,7 +4,7 @@
 from random import Random
 from typing import Any
 
-from pelcro_sandbox.values import CURRENCIES, GenContext, awkward_text, every, iso, maybe
+from pelcro_sandbox.values import CURRENCIES, GenContext, awkward_text, every, maybe
 
 Record = dict[str, Any]
 PRODUCT_NAMES = [
@@ -33,7 +33,9 @@ def plan(ctx: GenContext, i: int, rng: Random) -> Record:
         "name_internal": maybe(rng, f"plan-{i}", 0.7),
         "description": maybe(rng, "Unlimited access.\nCancel anytime.", 0.5),
         "type": "membership" if membership else "regular",
-        "active": "archived" if archived else "active",
+        # DOCUMENTED both ways (README §0): a bool in the attribute table, "active" /
+        # "archived" in newer docs. INFERRED: an account mixes them; one plan in three is bool.
+        "active": (not archived) if every(i, 3) else ("archived" if archived else "active"),
         "status": "archived" if archived else "active",
         "amount": rng.choice([0, 99, 999, 1500, 3000, 12000, 99900]),
         "currency": rng.choice(CURRENCIES),
@@ -67,7 +69,7 @@ def plan(ctx: GenContext, i: int, rng: Random) -> Record:
         "metadata": {"tier": "gold"} if every(i, 6) else None,
         "site_ids": ctx.layout.sites_of(i),
         "created_at": created,
-        "updated_at": iso(updated) if every(i, 29, 7) else updated,
+        "updated_at": updated,
     }
 
 

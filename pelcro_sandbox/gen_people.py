@@ -15,7 +15,6 @@ from pelcro_sandbox.values import (
     GenContext,
     awkward_text,
     every,
-    iso,
     long_text,
     maybe,
 )
@@ -85,9 +84,9 @@ def customer(ctx: GenContext, i: int, rng: Random) -> Record:
         "organization": None if i % 3 else ctx.parent_id("organizations", i),
         "default_source_id": _default_source(ctx, i),
         "has_password": rng.random() < 0.8,
-        "password_last_updated_at": iso(created + 60) if every(i, 37, 5) else created + 60,
+        "password_last_updated_at": created + 60,
         "is_imported": every(i, 5),
-        "last_login_at": iso(login) if every(i, 41, 9) else maybe(rng, login, 0.3),
+        "last_login_at": maybe(rng, login, 0.3),
         "created_at": created,
         "updated_at": created + rng.randrange(0, 30 * 86400),
         "deleted_at": None,
@@ -218,6 +217,6 @@ def vendor(ctx: GenContext, i: int, rng: Random) -> Record:
         "organization": None,
         "dates": {"created_at": created, "updated_at": created},
         "password_last_updated_at": None,
-        "created": iso(created),
+        "created": created,
         "created_at": created,
     }

@@ -1,4 +1,16 @@
-"""List endpoints: page/limit/sort/filter parsing, page selection and the Laravel envelope."""
+"""List endpoints: page/limit/sort/filter parsing, page selection and the Laravel envelope.
+
+Filters (README §0, §8): `filter[ATTR]=OP:VALUE` with eq/like and their OR-combined forms
+oreq/orlike; on customers and invoices `filter[metadata.KEY]=VALUE` and
+`filter[metadata]=has:KEY` (or `orhas:KEY`); on subscriptions the list page's own
+`status` (comma-separated) and customer filters, DOCUMENTED.
+INFERRED choices, each marked where it is made below:
+- the subscription filters' parameter names, `status` and `customer_id`;
+- how or* filters combine with the others: a record must match every plain filter and,
+  when there are or* filters, at least one of them;
+- a metadata value matches as text (`filter[metadata.n]=1` matches 1 and "1");
+- an attribute the docs do not list as filterable or sortable is a 400 (spatie style).
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,8 +33,8 @@ SORTABLE: dict[str, set[str]] = {
     "subscriptions": {"status"},
 }
 FILTERABLE: dict[str, set[str]] = {
-    "customers": {"email", "first_name", "last_name"},
-    "invoices": {"id", "status"},
+    "customers": {"email", "first_name", "last_name", "metadata", "metadata.*"},
+    "invoices": {"id", "status", "metadata", "metadata.*"},
     "memberships": {"user_id", "subscription_id"},
     "skus": {"id", "name", "product_id"},
     "organizations": {"name"},
@@ -31,12 +43,26 @@ SORT_ALIASES = {"created_at": ("created_at", "created")}  # bills only carry `cr
 MAX_LIMIT = 100
 
 
+# INFERRED names of the List subscriptions page's filters: (query parameter, record field).
+PLAIN_FILTERS: dict[str, dict[str, str]] = {
+    "subscriptions": {"status": "status", "customer_id": "user_id"},
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str  # a record field, "metadata" (has) or "metadata.KEY"
+    op: str  # eq, like, has
+    values: tuple[str, ...]
+    either: bool = False  # an or* operator
+
+
 @dataclass
 class ListQuery:
     page: int = 1
     limit: int = 10
     sort: list[tuple[str, bool]] = field(default_factory=list)  # (attribute, descending)
-    filters: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    filters: list[Filter] = field(default_factory=list)
 
 
 def _positive_int(params: dict[str, str], name: str, default: int) -> int:
@@ -76,13 +102,17 @@ def parse_query(entity: str, params: dict[str, str]) -> ListQuery:
             query.sort.append((name, part.startswith("-")))
     for key, raw in params.items():
         if key.startswith("filter[") and key.endswith("]"):
-            query.filters[key[7:-1]] = _parse_filter(entity, key[7:-1], raw)
+            query.filters.append(_parse_filter(entity, key[7:-1], raw))
+        elif key in PLAIN_FILTERS.get(entity, {}) and raw != "":
+            values = tuple(v.strip() for v in raw.split(",") if v.strip())
+            query.filters.append(Filter(PLAIN_FILTERS[entity][key], "eq", values))
     return query
 
 
-def _parse_filter(entity: str, name: str, raw: str) -> tuple[str, list[str]]:
+def _parse_filter(entity: str, name: str, raw: str) -> Filter:
     allowed = FILTERABLE.get(entity, set())
-    if name not in allowed:
+    pattern = "metadata.*" if name.startswith("metadata.") and len(name) > 9 else name
+    if pattern not in allowed:
         # INFERRED: like a disallowed sort, an unknown filter is a 400 (spatie behaviour).
         raise validation(
             "filter",
@@ -90,9 +120,13 @@ def _parse_filter(entity: str, name: str, raw: str) -> tuple[str, list[str]]:
             f"Allowed filter(s) are `{', '.join(sorted(allowed))}`.",
         )
     op, sep, value = raw.partition(":")
-    if not sep or op not in ("eq", "like", "oreq", "orlike"):
+    if not sep or op not in ("eq", "like", "has", "oreq", "orlike", "orhas"):
         op, value = "eq", raw
-    return op.removeprefix("or"), value.split(",") if op.endswith("eq") else [value]
+    base = op.removeprefix("or")
+    if (name == "metadata") != (base == "has"):
+        raise validation("filter", f"`has` goes with filter[metadata] only, not `{name}`.")
+    values = tuple(value.split(",")) if base == "eq" else (value,)
+    return Filter(name, base, values, either=op.startswith("or"))
 
 
 def _fast_path(dataset: Dataset, entity: str, query: ListQuery) -> bool:
@@ -124,15 +158,27 @@ def select_page(
     return rows[offset : offset + query.limit], len(rows)
 
 
-def _matches(record: dict[str, Any], filters: dict[str, tuple[str, list[str]]]) -> bool:
-    for name, (op, values) in filters.items():
-        actual = "" if record.get(name) is None else str(record[name])
-        if op == "like":
-            if values[0].lower() not in actual.lower():
-                return False
-        elif actual not in values:
-            return False
-    return True
+def _matches(record: dict[str, Any], filters: list[Filter]) -> bool:
+    """Every plain filter, and one of the or* filters when there are any (INFERRED)."""
+    either = [f for f in filters if f.either]
+    return all(_match(record, f) for f in filters if not f.either) and (
+        not either or any(_match(record, f) for f in either)
+    )
+
+
+def _match(record: dict[str, Any], flt: Filter) -> bool:
+    metadata = record.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if flt.op == "has":
+        return flt.values[0] in metadata
+    if flt.field.startswith("metadata."):
+        value = metadata.get(flt.field[9:])
+    else:
+        value = record.get(flt.field)
+    actual = "" if value is None else str(value)
+    if flt.op == "like":
+        return flt.values[0].lower() in actual.lower()
+    return actual in flt.values
 
 
 def _sort_key(record: dict[str, Any], name: str) -> tuple[int, Any]:

@@ -3,6 +3,8 @@
 INFERRED behaviour (README §11, §18.1): the docs say 120 requests per minute per account,
 global across endpoints, and 429 when over. We apply the strictest reading (at most N
 admitted requests in ANY 60-second window) and send Laravel throttle's headers and body.
+The headers themselves are INFERRED (README §0: the docs document none); with
+`SandboxConfig.rate_limit_headers` off the sandbox sends none, not even on a 429.
 """
 
 import math
@@ -25,6 +27,7 @@ class Stats:
     served: list[float] = field(default_factory=list)  # unix times of non-429 responses
     by_status: dict[int, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)  # injected faults by kind
+    expanded: int = 0  # list requests that asked for `expand` / `include`
 
     def max_in_window(self, seconds: float = WINDOW) -> int:
         """Most served requests inside any window of `seconds` (half-open)."""
@@ -40,8 +43,9 @@ class Stats:
 class RateLimiter:
     """At most `limit` admissions per rolling 60 s per account (None = unlimited)."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, *, headers: bool = True) -> None:
         self.limit = limit
+        self.headers = headers  # off: 429s and answers carry no rate-limit header at all
         self._admitted: dict[int, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -57,17 +61,18 @@ class RateLimiter:
             if len(window) >= self.limit:
                 free_at = window[len(window) - self.limit] + WINDOW
                 retry = max(0, math.ceil(free_at - now))
+                headers = {
+                    "Retry-After": str(retry),
+                    "X-RateLimit-Limit": str(self.limit),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(math.ceil(free_at)),
+                }
                 raise ApiError(
-                    429,
-                    {"message": "Too Many Attempts."},
-                    {
-                        "Retry-After": str(retry),
-                        "X-RateLimit-Limit": str(self.limit),
-                        "X-RateLimit-Remaining": "0",
-                        "X-RateLimit-Reset": str(math.ceil(free_at)),
-                    },
+                    429, {"message": "Too Many Attempts."}, headers if self.headers else {}
                 )
             window.append(now)
+            if not self.headers:
+                return {}
             return {
                 "X-RateLimit-Limit": str(self.limit),
                 "X-RateLimit-Remaining": str(self.limit - len(window)),

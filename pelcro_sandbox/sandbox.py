@@ -58,7 +58,7 @@ class Sandbox:
         self.keys = KeyStore()
         self.api_key = self.keys.add_key(MAIN_ACCOUNT, seed_material=f"{cfg.seed}|main")
         self.other_api_key = self.keys.add_key(OTHER_ACCOUNT, seed_material=f"{cfg.seed}|other")
-        self.limiter = RateLimiter(cfg.rate_limit)
+        self.limiter = RateLimiter(cfg.rate_limit, headers=cfg.rate_limit_headers)
         self.stats = Stats()
         self.stats_lock = threading.Lock()
         self.oauth = OAuthServer(self.keys, cfg.token_ttl)

@@ -1,6 +1,5 @@
 """Building blocks for generated records: seeded RNGs, name pools, awkward values, times."""
 
-from datetime import UTC, datetime
 from functools import lru_cache
 from random import Random
 from typing import Any
@@ -97,11 +96,6 @@ def rng_for(seed: int, entity: str, index: int) -> Random:
 def every(index: int, period: int, offset: int = 0) -> bool:
     """True for a deterministic 1-in-period sprinkle of records."""
     return index % period == offset % period
-
-
-def iso(ts: int) -> str:
-    """Laravel/Carbon's JSON form of a timestamp, e.g. 2023-02-21T13:06:47.000000Z."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
 def maybe(rng: Random, value: Any, p_null: float = 0.2) -> Any:

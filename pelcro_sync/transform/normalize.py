@@ -86,12 +86,22 @@ def normalize(entity: Entity, records: list[dict[str, Any]]) -> NormalizedBatch:
         columns: dict[str, Any] = {"id": ids}
         errors: dict[str, int] = {}
         for f, column in zip(entity.fields, values, strict=True):
+            if (vocabulary := VOCABULARIES.get((entity.name, f.name))) is not None:
+                column = [vocabulary.get(v, v) if type(v) is bool else v for v in column]
             columns[f.name], bad = CASTS[f.kind](column)
             if bad:
                 errors[f.name] = bad
         columns["_raw"] = _object_array(raws)
         frame = _frame(columns, len(ids))
     return NormalizedBatch(frame=frame, type_errors=errors, dropped=dropped, repaired=repaired)
+
+
+# Fields the API sends in two forms (README §0): the typed column keeps one vocabulary,
+# `_raw` the original. plans.active is a bool in the attribute table, "active"/"archived"
+# in newer docs and webhooks.
+VOCABULARIES: dict[tuple[str, str], dict[bool, str]] = {
+    ("plans", "active"): {True: "active", False: "archived"},
+}
 
 
 def _read_usual(records: list[dict[str, Any]], names: tuple[str, ...]) -> Read | None:
