@@ -225,8 +225,11 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    minutes = round(value.total_seconds() / 60)
-    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+    """The shortest of `6h`, `90m`, `45s` that says `value` (to the second)."""
+    seconds = round(value.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def runs_per_day(cron: str) -> int:
