@@ -72,8 +72,8 @@ def test_expand_is_served_capped_and_the_sync_never_asks_for_it(make_sandbox, pg
     running = make_sandbox(customers=200)
     site = running.site_ids[0]
     with PelcroClient(settings_for(running)) as client:
-        body = client.request_json("GET", "/organizations",
-                                   params={"site_id": site, "limit": 100, "expand": "customers"})  # fmt: skip
+        expand = {"site_id": site, "limit": 100, "expand": "customers"}
+        body = client.request_json("GET", "/organizations", params=expand)
         refunds = client.request_json("GET", "/refunds",
                                       params={"site_id": site, "include": "charge"})  # fmt: skip
         assert running.sandbox.stats.expanded == 2
@@ -132,8 +132,8 @@ def test_sources_unavailable_is_skipped_once_not_failed_nor_tombstoned(
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("sources: not available on this account") == 1
     with pg_engine.connect() as conn:
-        live = conn.execute(text(
-            f'select count(*) from "{schema}".sources where _deleted_at is null')).scalar_one()  # fmt: skip
+        query = f'select count(*) from "{schema}".sources where _deleted_at is null'
+        live = conn.execute(text(query)).scalar_one()
     assert live == sum(len(running.sandbox.truth("sources", s)) for s in running.site_ids) > 0
 
 
