@@ -8,7 +8,9 @@ so an up-to-date warehouse costs one read and writes nothing.
 """
 
 import json
+import logging
 
+import psycopg
 from sqlalchemy import Connection, text
 
 from pelcro_sync import dictionary
@@ -16,6 +18,10 @@ from pelcro_sync.config import parse_schema
 from pelcro_sync.entities import ENTITIES
 from pelcro_sync.warehouse import schema as tables
 from pelcro_sync.warehouse.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of COMMENT ON by a role that does not own it
 
 # Per table: its description (key None) and its columns'. The bookkeeping tables are
 # pelcro-sync's own, so their words live here rather than in the Pelcro dictionary.
@@ -143,7 +149,8 @@ with wanted as (
     select w.*, k.relkind, case when w.c is null then obj_description(k.oid, 'pg_class')
         else col_description(k.oid, a.attnum) end as present
     from wanted w
-    join pg_class k on k.relname = w.t and k.relnamespace = to_regnamespace(:schema)
+    join pg_namespace n on n.nspname = :schema
+    join pg_class k on k.relname = w.t and k.relnamespace = n.oid
         and k.relkind in ('r', 'p', 'v', 'm', 'f')
     left join pg_attribute a on a.attrelid = k.oid and a.attname = w.c
         and a.attnum > 0 and not a.attisdropped
@@ -171,22 +178,42 @@ def pending(conn: Connection, *, schema: str) -> list[str]:
 
 
 def apply(conn: Connection, *, schema: str) -> int:
-    """Write the comments that differ, inside the caller's transaction; how many it wrote."""
+    """Write the comments that differ, inside the caller's transaction; how many it wrote.
+
+    A role that does not own the tables (a sync running with fewer rights than the one that
+    migrated) cannot comment on them: that is logged and the sync goes on.
+    """
     if not pending(conn, schema=schema):
         return 0
     # Serialised with migrations and with another process doing the same (env.py's key);
     # whoever waited sees the other's comments and writes only what is still missing.
     conn.execute(text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": schema})
     statements = pending(conn, schema=schema)
-    if statements:
-        # One round trip: psycopg runs several statements when given no parameters (and,
-        # given none, leaves the `%` of a text alone, which SQLAlchemy would not).
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(";\n".join(statements))
-        finally:
-            cursor.close()
+    if not statements:
+        return 0
+    try:
+        with conn.begin_nested():
+            _run_script(conn, ";\n".join(statements))
+    except psycopg.Error as exc:  # raw: the script runs on the driver's own cursor
+        if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+            raise
+        log.warning(
+            "the data dictionary's comments in schema %s are out of date: this database role "
+            "does not own its tables (run `pelcro-sync migrate` as their owner)",
+            schema,
+        )
+        return 0
     return len(statements)
+
+
+def _run_script(conn: Connection, script: str) -> None:
+    # One round trip: psycopg runs several statements when given no parameters (and, given
+    # none, leaves the `%` of a text alone, which SQLAlchemy's own execute would not).
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(script)
+    finally:
+        cursor.close()
 
 
 def apply_to(url: str, *, schema: str) -> int:

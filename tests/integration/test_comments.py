@@ -1,8 +1,12 @@
 """After `migrate`, every table and column of the warehouse schema carries the data
 dictionary's COMMENT, kept across re-runs, restored when changed, at the cost of one query."""
 
+import logging
+import uuid
+
 import pytest
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine import make_url
 
 from pelcro_sync import dictionary
 from pelcro_sync.entities import get_entity
@@ -136,3 +140,22 @@ def _apply_then_roll_back(conn: Connection, schema: str) -> None:
     assert comments.apply(conn, schema=schema) == 1
     assert comments.pending(conn, schema=schema) == []
     conn.rollback()
+
+
+def test_a_role_that_does_not_own_the_tables_logs_and_goes_on(
+    pg_url: str, pg_engine: Engine, migrated_schema: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sync running as a lesser role must not fail over documentation."""
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(f"comment on column \"{migrated_schema}\".plans.amount is 'stale'")
+        conn.exec_driver_sql(f'create role "{role}" login')
+    try:
+        as_role = make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+        with caplog.at_level(logging.WARNING, logger="pelcro_sync.warehouse.comments"):
+            assert comments.apply_to(as_role, schema=migrated_schema) == 0
+        assert "does not own its tables" in caplog.text
+        assert _comments(pg_engine, migrated_schema)[("plans", "amount")] == "stale"
+    finally:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql(f'drop role "{role}"')
