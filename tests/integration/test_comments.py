@@ -2,7 +2,9 @@
 dictionary's COMMENT, kept across re-runs, restored when changed, at the cost of one query."""
 
 import logging
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Connection, Engine, event, text
@@ -159,3 +161,38 @@ def test_a_role_that_does_not_own_the_tables_logs_and_goes_on(
     finally:
         with pg_engine.begin() as conn:
             conn.exec_driver_sql(f'drop role "{role}"')
+
+
+def test_two_processes_commenting_at_once_write_each_comment_once(
+    pg_url: str, pg_engine: Engine, migrated_schema: str
+) -> None:
+    """Two syncs starting together after an upgrade: one writes the comments, the other
+    waits for it and finds nothing left to write."""
+    with pg_engine.begin() as conn:
+        script = comments.pending(conn, schema=migrated_schema)  # [] : all written
+        for table in ("customers", "plans", "_sync_runs"):
+            conn.exec_driver_sql(f'comment on table "{migrated_schema}"."{table}" is null')
+        assert len(comments.pending(conn, schema=migrated_schema)) == 3
+    assert script == []
+    key = {"key": migrated_schema}
+    with pg_engine.connect() as holder, ThreadPoolExecutor(2) as pool:
+        # Both find the same 3 comments to write, then queue on the lock the test holds.
+        holder.execute(text("select pg_advisory_lock(hashtext(:key))"), key)
+        runs = [pool.submit(comments.apply_to, pg_url, schema=migrated_schema) for _ in "ab"]
+        _wait_for_waiters(holder, 2)
+        holder.execute(text("select pg_advisory_unlock(hashtext(:key))"), key)
+        assert sorted(run.result(timeout=60) for run in runs) == [0, 3]
+    found = _comments(pg_engine, migrated_schema)
+    assert [key for key, text_ in found.items() if not text_] == []
+
+
+def _wait_for_waiters(conn: Connection, count: int) -> None:
+    waiting = text(
+        "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+        " and database = (select oid from pg_database where datname = current_database())"
+    )
+    deadline = time.monotonic() + 30
+    while conn.execute(waiting).scalar_one() < count:
+        assert time.monotonic() < deadline, "the appliers never queued on the lock"
+        conn.rollback()  # a fresh snapshot of pg_locks
+        time.sleep(0.05)
