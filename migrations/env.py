@@ -39,6 +39,9 @@ def _configure(schema: str, **kwargs: object) -> None:
         include_schemas=True,
         include_name=include_name,
         compare_type=True,
+        # Comments are the data dictionary's (warehouse/comments.py, applied after every
+        # upgrade), not the migrations': comparing them would report every one as drift.
+        autogenerate_plugins=["alembic.autogenerate.*", "~alembic.autogenerate.comments"],
         **kwargs,
     )
 

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_project.defs import queries
 from dagster_project.defs.partitions import SITE_PARTITIONS
 from dagster_project.defs.resources import PelcroResource, WarehouseResource
+from pelcro_sync import dictionary
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import (
     AuthError,
@@ -60,12 +61,16 @@ def asset_key(entity: Entity | str) -> dg.AssetKey:
 
 
 def column_schema(entity: Entity) -> dg.TableSchema:
-    columns = [dg.TableColumn("site_id", "bigint"), dg.TableColumn("id", "bigint")]
-    columns += [dg.TableColumn(f.name, _COLUMN_TYPES.get(f.kind, f.kind)) for f in entity.fields]
+    about = dictionary.columns(entity)  # the data dictionary, also the warehouse's COMMENTs
+    columns = [dg.TableColumn(c, "bigint", description=about[c]) for c in ("site_id", "id")]
     columns += [
-        dg.TableColumn("_raw", "jsonb", description="the record as the API sent it"),
-        dg.TableColumn("_synced_at", "timestamptz", description="when the row last changed"),
-        dg.TableColumn("_deleted_at", "timestamptz", description="set when deleted in Pelcro"),
+        dg.TableColumn(f.name, _COLUMN_TYPES.get(f.kind, f.kind), description=about[f.name])
+        for f in entity.fields
+    ]
+    columns += [
+        dg.TableColumn("_raw", "jsonb", description=about["_raw"]),
+        dg.TableColumn("_synced_at", "timestamptz", description=about["_synced_at"]),
+        dg.TableColumn("_deleted_at", "timestamptz", description=about["_deleted_at"]),
     ]
     return dg.TableSchema(columns=columns)
 
