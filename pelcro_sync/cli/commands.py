@@ -174,6 +174,8 @@ def exchange(settings: Settings, code: str, *, console: Console, notes: Console)
 
 def dagster_dev(*, port: int) -> None:
     """Run `dagster dev` on this project with a DAGSTER_HOME of its own."""
+    # DAGSTER_HOME is Dagster's own variable, not a pelcro-sync setting (config.py validates
+    # ours): honoured when set, else a folder of this project, and passed on to the child.
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").touch()

@@ -5,7 +5,6 @@ traceback instead.
 """
 
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -13,9 +12,10 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from pelcro_sync import config
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, get_entity
-from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.errors import ConfigError, PelcroSyncError
 from pelcro_sync.redact import install_log_redaction, redact
 
 ENV_HELP = (
@@ -23,17 +23,25 @@ ENV_HELP = (
     "PELCRO_RATE_LIMIT, DATABASE_URL and PELCRO_SCHEMA (also from ./.env)."
 )
 
+HELP_FLAGS = {"-h", "--help"}
+HELP_ONLY = "help-only"
+# Exit status of a setting that is missing or malformed, as click uses for a bad option.
+CONFIG_EXIT = 2
+
 # Wide enough for the summary table when output goes to a file or a CI log.
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 
 class Context:
-    def __init__(self, debug: bool) -> None:
+    """What every command shares: the settings, read and validated once, at start."""
+
+    def __init__(self, debug: bool, settings: Settings | None) -> None:
         self.debug = debug
+        self._settings = settings
 
     def settings(self) -> Settings:
-        return Settings.from_env()
+        return self._settings or Settings.from_env()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -52,7 +60,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     install_log_redaction()
-    ctx.obj = Context(debug)
+    # Every command validates every setting before it starts (a bad value: one line, exit 2),
+    # except when it is only asked for its help: main() says so, as click has already taken
+    # the subcommand's arguments out of reach here.
+    help_only = ctx.obj == HELP_ONLY
+    ctx.obj = Context(debug, None if help_only else Settings.from_env())
 
 
 @cli.command(
@@ -317,9 +329,11 @@ def _fail(label: str, message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: one clear line and a non-zero exit for every failure."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or os.environ.get("PELCRO_DEBUG") == "1"
+    debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="pelcro-sync", standalone_mode=False)
+        debug = debug or config.read("PELCRO_DEBUG")
+        start = HELP_ONLY if HELP_FLAGS & set(args) else None
+        cli.main(args=args, prog_name="pelcro-sync", standalone_mode=False, obj=start)
     except click.exceptions.Abort:
         err.print("aborted")
         sys.exit(130)
@@ -330,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             raise
         _fail("error", redact(str(exc)))
-        sys.exit(1)
+        sys.exit(CONFIG_EXIT if isinstance(exc, ConfigError) else 1)
     except KeyboardInterrupt:
         err.print("interrupted; the next run resumes where this one stopped")
         sys.exit(130)

@@ -10,13 +10,13 @@ documented GET by id) a second complete scan missed it too.
 """
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from pelcro_sync import config
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import NotFoundError, PelcroSyncError
@@ -25,7 +25,7 @@ from pelcro_sync.warehouse.upsert import mark_deleted, upsert_batch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_DELETE_SHARE = 0.10
+DEFAULT_MAX_DELETE_SHARE = config.DEFAULT_MAX_DELETE_SHARE
 # Deleting this many rows is never blocked: one plan out of five is 20 %, and routine.
 ALWAYS_ALLOWED_DELETES = 10
 DEFAULT_MAX_CONFIRM_GETS = 200  # per entity and run; the rest wait for the next scan
@@ -50,8 +50,7 @@ class DeletePolicy:
     def from_env(cls, max_share: float | None = None) -> "DeletePolicy":
         """`max_share` when given, else PELCRO_MAX_DELETE_SHARE, else 10 %."""
         if max_share is None:
-            raw = os.environ.get("PELCRO_MAX_DELETE_SHARE", "").strip()
-            max_share = float(raw) if raw else DEFAULT_MAX_DELETE_SHARE
+            max_share = config.read("PELCRO_MAX_DELETE_SHARE")
         if not 0 <= max_share <= 1:
             raise PelcroSyncError(f"max delete share must be between 0 and 1, not {max_share}")
         return cls(max_share=max_share)

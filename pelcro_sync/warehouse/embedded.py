@@ -21,6 +21,8 @@ from types import ModuleType
 
 import psycopg
 
+from pelcro_sync import config
+
 log = logging.getLogger(__name__)
 
 DATABASE = "pelcro"
@@ -31,8 +33,8 @@ _known: dict[Path, str] = {}  # pgdata -> socket dir of a server this process sa
 
 def data_dir() -> Path:
     """Where the embedded cluster lives: `$PELCRO_DATA_DIR/postgres`, default `./.data/postgres`."""
-    base = os.environ.get("PELCRO_DATA_DIR", "").strip() or ".data"
-    return Path(base).expanduser().resolve() / "postgres"
+    base: Path = config.read("PELCRO_DATA_DIR")
+    return base.expanduser().resolve() / "postgres"
 
 
 def embedded_url(*, database: str = DATABASE, pgdata: Path | None = None) -> str:
