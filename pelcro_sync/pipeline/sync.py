@@ -45,14 +45,13 @@ def sync_entity(
     entity: Entity,
     site_id: int,
     schema: str,
-    full: bool = False,
-    mode: Mode | None = None,
+    mode: Mode = "full",
     on_page: ProgressCallback | None = None,
     delete_policy: DeletePolicy | None = None,
     lock_wait_s: float = 0.0,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> EntityResult:
-    """Sync `entity` on `site_id`: a reconcile scan ("full", the default, or `full=True`)
+    """Sync `entity` on `site_id`: a reconcile scan ("full", the default)
     or the fast path ("fast"; a full scan instead when the fast path cannot cover it).
 
     Raises:
@@ -60,14 +59,13 @@ def sync_entity(
         DeleteSafetyError: the scan would mark too many rows deleted (run recorded failed).
         PelcroSyncError: whatever else stopped it, after recording the failed run.
     """
-    requested: Mode = "full" if full else (mode or "full")
     with (
         collector.relaxed_during_sync(),
         entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name, wait_s=lock_wait_s),
     ):
         with engine.connect() as conn:
             current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
-        chosen, note = choose_mode(entity, current, requested=requested, stale_after=stale_after)
+        chosen, note = choose_mode(entity, current, requested=mode, stale_after=stale_after)
         if chosen is None:
             return EntityResult(entity.name, site_id, mode="fast", status="skipped", note=note)
         result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)

@@ -6,7 +6,7 @@ the staging table empties itself at commit (`ON COMMIT DELETE ROWS`). It is crea
 session rather than per batch: a table per batch costs catalog churn on every page.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,30 +102,6 @@ def mark_deleted(
     with driver(conn).cursor() as cur:
         cur.execute(query, params)
         return cur.rowcount
-
-
-def iter_live_ids(
-    conn: Connection, *, entity: Entity | str, site_id: int, schema: str, chunk: int = 50_000
-) -> Iterator[int]:
-    """Ids of rows not marked deleted, ascending, read in primary-key order chunk by chunk."""
-    query = sql.SQL(
-        "SELECT id FROM {} WHERE site_id = %(site_id)s AND id > %(after)s"
-        " AND _deleted_at IS NULL ORDER BY id LIMIT %(chunk)s"
-    ).format(_table(entity, schema))
-    after = -(2**63)
-    with driver(conn).cursor() as cur:
-        while True:
-            ids = [row[0] for row in cur.execute(query, {"site_id": site_id, "after": after,
-                                                         "chunk": chunk})]  # fmt: skip
-            yield from ids
-            if len(ids) < chunk:
-                return
-            after = ids[-1]
-
-
-def live_ids(conn: Connection, *, entity: Entity | str, site_id: int, schema: str) -> set[int]:
-    """All ids of rows not marked deleted for one site."""
-    return set(iter_live_ids(conn, entity=entity, site_id=site_id, schema=schema))
 
 
 def driver(conn: Connection) -> psycopg.Connection:
