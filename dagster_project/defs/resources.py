@@ -186,9 +186,12 @@ def _env_vars(**fields: str) -> dict[str, Any]:
 def pelcro_from_env() -> PelcroResource:
     """PelcroResource configured by the environment variables of CONTRACT.md."""
     env = _env_vars(
-        api_key="PELCRO_API_KEY", access_token="PELCRO_ACCESS_TOKEN", site_ids="PELCRO_SITE_ID",
-        base_url="PELCRO_BASE_URL", oauth_url="PELCRO_OAUTH_URL",
-    )  # fmt: skip
+        api_key="PELCRO_API_KEY",
+        access_token="PELCRO_ACCESS_TOKEN",
+        site_ids="PELCRO_SITE_ID",
+        base_url="PELCRO_BASE_URL",
+        oauth_url="PELCRO_OAUTH_URL",
+    )
     env |= _env_vars(accounts="PELCRO_ACCOUNTS")
     if config.is_set("PELCRO_BUDGET_URL"):
         # `warehouse` means the warehouse's URL; either way config holds a variable's name.

@@ -84,16 +84,40 @@ def summary_table(
 ) -> Table:
     """Rows inserted / updated / unchanged / deleted per entity and site, then the failures."""
     table = Table(title="pelcro-sync summary", title_justify="left")
-    for col in ("entity", "site", "mode", "status", "read", "inserted", "updated", "unchanged",
-                "deleted", "untyped", "requests", "GETs", "429s", "seconds"):  # fmt: skip
+    for col in (
+        "entity",
+        "site",
+        "mode",
+        "status",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "deleted",
+        "untyped",
+        "requests",
+        "GETs",
+        "429s",
+        "seconds",
+    ):
         table.add_column(col, justify="left" if col in ("entity", "mode", "status") else "right")
     for r in sorted(results, key=lambda r: (r.site_id, r.entity)):
         table.add_row(
-            r.entity, str(r.site_id), r.mode, r.status, f"{r.records_read:,}", f"{r.inserted:,}",
-            f"{r.updated:,}", f"{r.unchanged:,}", f"{r.deleted:,}",
-            f"{sum(r.type_errors.values()):,}", f"{r.requests:,}", f"{r.confirm_gets:,}",
-            f"{r.throttled:,}", f"{r.duration_s:.1f}",
-        )  # fmt: skip
+            r.entity,
+            str(r.site_id),
+            r.mode,
+            r.status,
+            f"{r.records_read:,}",
+            f"{r.inserted:,}",
+            f"{r.updated:,}",
+            f"{r.unchanged:,}",
+            f"{r.deleted:,}",
+            f"{sum(r.type_errors.values()):,}",
+            f"{r.requests:,}",
+            f"{r.confirm_gets:,}",
+            f"{r.throttled:,}",
+            f"{r.duration_s:.1f}",
+        )
     for task, _ in failures:
         table.add_row(task.entity.name, str(task.site_id), "[red]failed[/]")
     total = sum(r.records_read for r in results)

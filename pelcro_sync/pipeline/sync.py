@@ -71,8 +71,15 @@ def sync_entity(
         result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
         result.drift.remember(current.drift_baseline if current else None)
         policy = delete_policy or DeletePolicy.from_env()
-        _run(client, engine=engine, entity=entity, schema=schema, result=result,
-             on_page=on_page, policy=policy)  # fmt: skip
+        _run(
+            client,
+            engine=engine,
+            entity=entity,
+            schema=schema,
+            result=result,
+            on_page=on_page,
+            policy=policy,
+        )
         return result
 
 
@@ -125,16 +132,28 @@ def _run(
 
     try:
         if result.mode == "fast":
-            fastpath.read_newest(client, engine=engine, entity=entity, site_id=site_id,
-                                 schema=schema, tally=tally)  # fmt: skip
+            fastpath.read_newest(
+                client, engine=engine, entity=entity, site_id=site_id, schema=schema, tally=tally
+            )
         else:
-            _reconcile(client, engine=engine, entity=entity, schema=schema, result=result,
-                       on_page=on_page, policy=policy)  # fmt: skip
+            _reconcile(
+                client,
+                engine=engine,
+                entity=entity,
+                schema=schema,
+                result=result,
+                on_page=on_page,
+                policy=policy,
+            )
         with engine.begin() as conn:
             state.remember_drift(
-                conn, schema=schema, site_id=site_id, entity=entity.name,
-                new=set(result.drift.new_fields), missing=set(result.drift.missing_fields),
-            )  # fmt: skip
+                conn,
+                schema=schema,
+                site_id=site_id,
+                entity=entity.name,
+                new=set(result.drift.new_fields),
+                missing=set(result.drift.missing_fields),
+            )
         result.status = "succeeded"
     except BaseException as exc:
         result.status = "failed"
@@ -163,13 +182,28 @@ def _reconcile(
         start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
     if start_page > 1:
         result.resumed_from_page = start_page
-        log.info("%s site %s: resuming the unfinished scan at page %s",
-                 entity.name, site_id, start_page)  # fmt: skip
-    started = scan.full_scan(client, engine=engine, entity=entity, site_id=site_id,
-                             schema=schema, start_page=start_page, result=result,
-                             on_page=on_page)  # fmt: skip
-    outcome = reconcile.detect_deletes(client, engine=engine, entity=entity, site_id=site_id,
-                                       schema=schema, policy=policy, since=started)  # fmt: skip
+        log.info(
+            "%s site %s: resuming the unfinished scan at page %s", entity.name, site_id, start_page
+        )
+    started = scan.full_scan(
+        client,
+        engine=engine,
+        entity=entity,
+        site_id=site_id,
+        schema=schema,
+        start_page=start_page,
+        result=result,
+        on_page=on_page,
+    )
+    outcome = reconcile.detect_deletes(
+        client,
+        engine=engine,
+        entity=entity,
+        site_id=site_id,
+        schema=schema,
+        policy=policy,
+        since=started,
+    )
     result.deleted += outcome.marked
     result.delete_candidates = outcome.candidates
     result.confirm_gets = outcome.confirm_gets

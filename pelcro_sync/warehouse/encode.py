@@ -98,8 +98,9 @@ def _last_per_id(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if frame["id"].is_unique else frame.drop_duplicates("id", keep="last")
 
 
-def _encode(wire: Sequence[str], columns: Sequence[Iterable[Any]], rows: int, *,
-            stamp: bool = False) -> Encoded:  # fmt: skip
+def _encode(
+    wire: Sequence[str], columns: Sequence[Iterable[Any]], rows: int, *, stamp: bool = False
+) -> Encoded:
     tx = Transformer()
     tx.set_dumper_types([adapters.types.get_oid(t) for t in wire], pq.Format.BINARY)
     out = bytearray(_SIGNATURE)

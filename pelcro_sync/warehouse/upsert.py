@@ -54,8 +54,15 @@ def upsert_batch(
     """
     ent = get_entity(entity) if isinstance(entity, str) else entity
     encoded = encode.for_stage(ent, batch.frame)
-    return merge_encoded(conn, entity=ent, site_id=site_id, encoded=encoded, schema=schema,
-                         synced_at=synced_at, track_seen=track_seen)  # fmt: skip
+    return merge_encoded(
+        conn,
+        entity=ent,
+        site_id=site_id,
+        encoded=encoded,
+        schema=schema,
+        synced_at=synced_at,
+        track_seen=track_seen,
+    )
 
 
 def merge_encoded(
@@ -153,14 +160,14 @@ def _copy_sql(stage: sql.Identifier) -> sql.SQL:
     )
 
 
-def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
-               ) -> sql.SQL:  # fmt: skip
+def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool) -> sql.SQL:
     key = ("merge", entity.name, schema, stage.as_string(), str(track_seen))
     return cached_sql(key, lambda: _build_merge_sql(entity, schema, stage, track_seen=track_seen))
 
 
-def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
-                     ) -> sql.Composed:  # fmt: skip
+def _build_merge_sql(
+    entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
+) -> sql.Composed:
     names = [*entity.field_names, "_raw"]
     cols = [sql.Identifier(n) for n in names]
     kinds = {f.name: f.kind for f in entity.fields} | {"_raw": "json"}

@@ -29,10 +29,18 @@ BAD = [
 BAD_IDS = [name for name, _, _ in BAD]
 # Every command and subcommand, with arguments it would otherwise accept.
 COMMANDS = [
-    ["check"], ["migrate"], ["sync", "customers"], ["status"], ["sandbox", "--port", "0"],
-    ["demo"], ["dev"], ["oauth", "url"], ["oauth", "exchange", "CODE"],
-    ["webhooks", "serve", "--port", "0"], ["webhooks", "apply"],
-]  # fmt: skip
+    ["check"],
+    ["migrate"],
+    ["sync", "customers"],
+    ["status"],
+    ["sandbox", "--port", "0"],
+    ["demo"],
+    ["dev"],
+    ["oauth", "url"],
+    ["oauth", "exchange", "CODE"],
+    ["webhooks", "serve", "--port", "0"],
+    ["webhooks", "apply"],
+]
 
 
 @pytest.fixture

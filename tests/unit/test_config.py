@@ -115,10 +115,16 @@ def test_every_variable_is_validated_at_load(env: dict[str, str], message: str) 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("90m", timedelta(minutes=90)), ("6h", timedelta(hours=6)), ("1h30m", timedelta(minutes=90)),
-     ("45s", timedelta(seconds=45)), ("2d", timedelta(days=2)), ("1.5h", timedelta(minutes=90))],
+    [
+        ("90m", timedelta(minutes=90)),
+        ("6h", timedelta(hours=6)),
+        ("1h30m", timedelta(minutes=90)),
+        ("45s", timedelta(seconds=45)),
+        ("2d", timedelta(days=2)),
+        ("1.5h", timedelta(minutes=90)),
+    ],
     ids=["90m", "6h", "1h30m", "45s", "2d", "1.5h"],
-)  # fmt: skip
+)
 def test_reconcile_window_durations(raw: str, expected: timedelta) -> None:
     assert load(PELCRO_RECONCILE_WINDOW=raw).reconcile_window == expected
 
@@ -132,9 +138,15 @@ def test_new_settings_defaults() -> None:
 
 
 def test_values_are_typed() -> None:
-    s = load(PELCRO_MAX_DELETE_SHARE="0.6", PELCRO_MARTS_SCHEMA="marts", PELCRO_DEBUG="1",
-             PELCRO_SYNC_CRON="*/5 * * * *", PELCRO_FRESHNESS_FAST_MINUTES="90",
-             DATABASE_URL="postgres://u@h/db", PELCRO_BUDGET_URL="Warehouse")  # fmt: skip
+    s = load(
+        PELCRO_MAX_DELETE_SHARE="0.6",
+        PELCRO_MARTS_SCHEMA="marts",
+        PELCRO_DEBUG="1",
+        PELCRO_SYNC_CRON="*/5 * * * *",
+        PELCRO_FRESHNESS_FAST_MINUTES="90",
+        DATABASE_URL="postgres://u@h/db",
+        PELCRO_BUDGET_URL="Warehouse",
+    )
     assert s.max_delete_share == 0.6 and s.marts_schema == "marts" and s.debug
     assert s.fast_cron == "*/5 * * * *"  # the old name still works
     assert s.freshness_fast == timedelta(minutes=90)
