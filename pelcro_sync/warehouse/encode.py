@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from psycopg import adapters, pq
+
 # Private: the C row encoder behind Copy.write_row. The public API builds COPY rows only
 # through a connection's cursor, and framing them in Python costs ~6x more per row (30 µs
 # against 5, measured here). pyproject.toml caps psycopg's minor version, and
