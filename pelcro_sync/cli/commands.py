@@ -84,6 +84,7 @@ def sync(
     console: Console,
     max_delete_share: float | None = None,
     lock_wait_s: float = 0.0,
+    verbose: bool = False,
 ) -> None:
     """Sync with live progress and a summary table; raise a one-line error if any failed."""
     settings.require_credential()
@@ -104,7 +105,7 @@ def sync(
             delete_policy=policy,
             lock_wait_s=lock_wait_s,
         )
-    console.print(summary_table(results, failures))
+    console.print(summary_table(results, failures, verbose=verbose))
     if failures:
         task, exc = failures[0]
         message = explain(exc, database_url=warehouse.url)

@@ -23,6 +23,7 @@ ENV_HELP = (
     "PELCRO_RATE_LIMIT, DATABASE_URL and PELCRO_SCHEMA (also from ./.env)."
 )
 
+VERBOSE_HELP = "Name, per entity, the fields records carry that the API docs do not list."
 HELP_FLAGS = {"-h", "--help"}
 HELP_ONLY = "help-only"
 # Exit status of a setting that is missing or malformed, as click uses for a bad option.
@@ -136,6 +137,7 @@ def migrate(ctx: Context) -> None:
     show_default=True,
     help="Entities synced at the same time (they share one request budget).",
 )
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
 @pass_ctx
 def sync(
     ctx: Context,
@@ -145,6 +147,7 @@ def sync(
     max_delete_share: float | None,
     lock_wait_s: float,
     workers: int,
+    verbose: bool,
 ) -> None:
     from pelcro_sync.cli.commands import sync as run_sync
 
@@ -158,6 +161,7 @@ def sync(
         console=out,
         max_delete_share=max_delete_share,
         lock_wait_s=lock_wait_s,
+        verbose=verbose,
     )
 
 
@@ -219,10 +223,11 @@ def sandbox(
     "Reads nothing from the environment."
 )
 @click.option("--customers", default=1000, show_default=True, help="Sandbox data size.")
-def demo(customers: int) -> None:
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
+def demo(customers: int, verbose: bool) -> None:
     from pelcro_sync.cli.demo import run_demo
 
-    run_demo(customers=customers, console=out)
+    run_demo(customers=customers, console=out, verbose=verbose)
 
 
 @cli.command(

@@ -1,9 +1,8 @@
 """Alembic, programmatically: upgrade, downgrade, current revision and drift check.
 
-The scripts live in `migrations/` at the repository root (frozen history, outside the
-package). The project is installed editable (uv), so they are found relative to this file;
-a non-editable wheel would need them shipped too (hatch `force-include`) or
-PELCRO_MIGRATIONS_DIR pointing at a copy.
+The scripts live in `migrations/` at the repository root (frozen history); the wheel ships
+them as `pelcro_sync/migrations` (hatch `force-include`), and PELCRO_MIGRATIONS_DIR can
+point at another copy.
 """
 
 import io
@@ -21,16 +20,21 @@ from pelcro_sync.config import parse_schema
 from pelcro_sync.warehouse.engine import make_engine, normalize_url
 from pelcro_sync.warehouse.errors import MigrationDriftError, WarehouseError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# Installed from the wheel, the scripts are package data (pyproject.toml's force-include);
+# in a source checkout (and an editable install) they are the repository's `migrations/`.
+SHIPPED_DIR = _PACKAGE / "migrations"
+MIGRATIONS_DIR = (
+    SHIPPED_DIR if (SHIPPED_DIR / "env.py").is_file() else _PACKAGE.parent / "migrations"
+)
 
 
 def migrations_dir() -> Path:
-    """The Alembic script folder: PELCRO_MIGRATIONS_DIR, else the repository's `migrations/`."""
+    """The Alembic script folder: PELCRO_MIGRATIONS_DIR, else the shipped or checked-out one."""
     folder = config.read("PELCRO_MIGRATIONS_DIR") or MIGRATIONS_DIR
     if not (folder / "env.py").is_file():
         raise WarehouseError(
-            f"migrations not found at {folder}; install pelcro-sync editable from its repository "
-            "or set PELCRO_MIGRATIONS_DIR"
+            f"migrations not found at {folder}; reinstall pelcro-sync or set PELCRO_MIGRATIONS_DIR"
         )
     return folder
 
