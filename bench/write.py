@@ -25,8 +25,9 @@ from sqlalchemy.engine import make_url
 from pelcro_sync import collector
 from pelcro_sync.entities import get_entity
 from pelcro_sync.transform.normalize import NormalizedBatch, normalize
+from pelcro_sync.warehouse import encode
 from pelcro_sync.warehouse.encode import STAGE_TYPES, _wire_values
-from pelcro_sync.warehouse.first_load import insert_new
+from pelcro_sync.warehouse.first_load import insert_encoded
 from pelcro_sync.warehouse.schema import build_metadata
 from pelcro_sync.warehouse.upsert import upsert_batch
 
@@ -115,7 +116,8 @@ def load_direct(engine: Engine, batches: list[NormalizedBatch]) -> None:
     entity = get_entity("customers")
     for batch in batches:
         with engine.begin() as conn:
-            counts = insert_new(conn, entity=entity, site_id=SITE, batch=batch, schema=SCHEMA)
+            encoded = encode.for_table(entity, SITE, batch.frame)
+            counts = insert_encoded(conn, entity=entity, encoded=encoded, schema=SCHEMA)
             assert counts is not None, "a key was already there: the table was not empty"
 
 

@@ -63,9 +63,13 @@ class KeyStore:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_key(
-        self, account_id: int, *, restricted: bool = False, seed_material: str | None = None,
+        self,
+        account_id: int,
+        *,
+        restricted: bool = False,
+        seed_material: str | None = None,
         value: str | None = None,
-    ) -> str:  # fmt: skip
+    ) -> str:
         """A new active key; `value` registers a given key string (tests use distinctive ones)."""
         key = value or jwt_like(seed_material)
         with self.lock:

@@ -45,9 +45,11 @@ class OAuthServer:
     ) -> OAuthClient:
         """A new application; `client_secret` sets its secret (random by default)."""
         client = OAuthClient(
-            secrets.token_hex(8), client_secret or secrets.token_urlsafe(30), redirect_uri,
+            secrets.token_hex(8),
+            client_secret or secrets.token_urlsafe(30),
+            redirect_uri,
             account_id,
-        )  # fmt: skip
+        )
         self.clients[client.client_id] = client
         return client
 

@@ -29,13 +29,25 @@ if TYPE_CHECKING:
 # The event type's prefix per entity, as Pelcro names its events (`member.created` for
 # memberships). The sandbox speaks as Pelcro does, independently of the receiver's parsing.
 PREFIX_BY_ENTITY = {
-    "customers": "customer", "subscriptions": "subscription", "invoices": "invoice",
-    "charges": "charge", "sources": "source", "plans": "plan", "memberships": "member",
-    "bills": "bill", "vendors": "vendor", "addresses": "address", "products": "product",
-    "ecommerce_products": "ecommerce_product", "skus": "sku", "orders": "order",
-    "refunds": "refund", "coupons": "coupon", "newsletters": "newsletter",
+    "customers": "customer",
+    "subscriptions": "subscription",
+    "invoices": "invoice",
+    "charges": "charge",
+    "sources": "source",
+    "plans": "plan",
+    "memberships": "member",
+    "bills": "bill",
+    "vendors": "vendor",
+    "addresses": "address",
+    "products": "product",
+    "ecommerce_products": "ecommerce_product",
+    "skus": "sku",
+    "orders": "order",
+    "refunds": "refund",
+    "coupons": "coupon",
+    "newsletters": "newsletter",
     "organizations": "organization",
-}  # fmt: skip
+}
 # The signature header and recipe (INFERRED, README §14: HMAC-SHA256 of the raw body, base64).
 HEADER = "X-Pelcro-Hmac-SHA256"
 
@@ -116,9 +128,13 @@ def disorder(
 
 
 def deliver(
-    url: str, secret: str, envelopes: Iterable[dict[str, Any]], *, forge: bool = False,
+    url: str,
+    secret: str,
+    envelopes: Iterable[dict[str, Any]],
+    *,
+    forge: bool = False,
     timeout: float = 10.0,
-) -> list[int]:  # fmt: skip
+) -> list[int]:
     """POST each envelope signed (or, with `forge`, signed with a wrong secret); the statuses."""
     key = secret + "-forged" if forge else secret
     statuses = []

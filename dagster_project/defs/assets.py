@@ -35,9 +35,14 @@ RETRY = dg.RetryPolicy(
 # (e.g. the nightly reconcile still going when a fast run starts) is not retried either:
 # the next tick comes soon, and a mass delete needs an operator.
 PERMANENT = (
-    AuthError, PermissionDeniedError, ConfigError, ValidationError, NotFoundError,
-    SyncInProgressError, DeleteSafetyError,
-)  # fmt: skip
+    AuthError,
+    PermissionDeniedError,
+    ConfigError,
+    ValidationError,
+    NotFoundError,
+    SyncInProgressError,
+    DeleteSafetyError,
+)
 # Run tag picking the mode: "fast" (the frequent schedule) or "full" (the reconcile scan,
 # also what a run without the tag does, e.g. a materialization launched by hand).
 MODE_TAG = "pelcro/mode"
@@ -97,9 +102,13 @@ def build_entity_asset(entity: Entity) -> dg.AssetsDefinition:
         try:
             with pelcro.get_client(site_id=site_id) as client:
                 result = sync_entity(
-                    client, engine=warehouse.engine, entity=entity, site_id=site_id,
-                    schema=warehouse.schema_name, mode=mode,
-                )  # fmt: skip
+                    client,
+                    engine=warehouse.engine,
+                    entity=entity,
+                    site_id=site_id,
+                    schema=warehouse.schema_name,
+                    mode=mode,
+                )
         except PERMANENT as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         return dg.MaterializeResult(metadata=result_metadata(result, entity, warehouse))

@@ -38,26 +38,32 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
     key = asset_key(entity)
 
     @dg.asset_check(
-        asset=key, name="primary_key_unique",
+        asset=key,
+        name="primary_key_unique",
         description="No two rows share (site_id, id).",
-    )  # fmt: skip
+    )
     def primary_key_unique(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
         with warehouse.engine.connect() as conn:
             sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
-            dupes = queries.duplicate_keys(
-                conn, schema=warehouse.schema_name, table=entity.name, sites=sites
-            ) if sites else 0  # fmt: skip
+            dupes = (
+                queries.duplicate_keys(
+                    conn, schema=warehouse.schema_name, table=entity.name, sites=sites
+                )
+                if sites
+                else 0
+            )
         return dg.AssetCheckResult(
             passed=dupes == 0, metadata={"duplicate_keys": dupes, "sites": _label(sites)}
         )
 
     @dg.asset_check(
-        asset=key, name="row_count_matches_api",
+        asset=key,
+        name="row_count_matches_api",
         description="Rows not deleted, per site, equal the API's meta.total at the last "
         "complete scan.",
-    )  # fmt: skip
+    )
     def row_count_matches_api(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
@@ -65,14 +71,21 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
         with warehouse.engine.connect() as conn:
             totals = queries.scanned_sites(conn, schema=schema, entity=entity.name)
             sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
-            rows = {s: queries.live_rows(conn, schema=schema, table=entity.name, site_id=s)
-                    for s in sites}  # fmt: skip
-            mismatched = {str(s): {"rows": rows[s], "api_total": totals.get(s)}
-                          for s in sites if totals.get(s) != rows[s]}  # fmt: skip
+            rows = {
+                s: queries.live_rows(conn, schema=schema, table=entity.name, site_id=s)
+                for s in sites
+            }
+            mismatched = {
+                str(s): {"rows": rows[s], "api_total": totals.get(s)}
+                for s in sites
+                if totals.get(s) != rows[s]
+            }
             # A fast run or a webhook since the scan moves the count legitimately: warn, and
             # let the next reconcile scan decide.
-            moved = any(queries.changed_since_scan(conn, schema=schema, entity=entity.name,
-                                                   site_id=int(s)) for s in mismatched)  # fmt: skip
+            moved = any(
+                queries.changed_since_scan(conn, schema=schema, entity=entity.name, site_id=int(s))
+                for s in mismatched
+            )
         return dg.AssetCheckResult(
             passed=not mismatched,
             severity=dg.AssetCheckSeverity.WARN if moved else dg.AssetCheckSeverity.ERROR,
@@ -105,10 +118,18 @@ def _reference_check(entity: Entity, column: str, target: str) -> dg.AssetChecks
     ) -> dg.AssetCheckResult:
         with warehouse.engine.connect() as conn:
             sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
-            missing = queries.unresolved_references(
-                conn, schema=warehouse.schema_name, table=entity.name, column=column,
-                target=target, sites=sites,
-            ) if sites else 0  # fmt: skip
+            missing = (
+                queries.unresolved_references(
+                    conn,
+                    schema=warehouse.schema_name,
+                    table=entity.name,
+                    column=column,
+                    target=target,
+                    sites=sites,
+                )
+                if sites
+                else 0
+            )
         return dg.AssetCheckResult(
             passed=missing == 0,
             severity=dg.AssetCheckSeverity.WARN,

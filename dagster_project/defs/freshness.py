@@ -5,7 +5,6 @@ materialization times, so it sees each site apart. Entities the fast path covers
 every fast tick; the others only by the nightly reconcile scan (or webhooks).
 """
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -13,19 +12,16 @@ from sqlalchemy import Connection, text
 
 from dagster_project.defs.assets import asset_key
 from dagster_project.defs.resources import WarehouseResource
+from pelcro_sync import config
 from pelcro_sync.entities import ENTITIES, Entity
-
-DEFAULT_FAST_MAX_AGE = timedelta(hours=1)  # four fast ticks missed
-DEFAULT_SCAN_MAX_AGE = timedelta(hours=26)  # a nightly scan, plus a margin
 
 
 def max_age(entity: Entity) -> timedelta:
-    """PELCRO_FRESHNESS_FAST_MINUTES / PELCRO_FRESHNESS_SCAN_HOURS, else the defaults."""
+    """PELCRO_FRESHNESS_FAST_MINUTES / PELCRO_FRESHNESS_SCAN_HOURS (1 h, 26 h by default);
+    read when the code location loads, where a bad value stops it with one line."""
     if entity.newest_first is not None:
-        raw = os.environ.get("PELCRO_FRESHNESS_FAST_MINUTES", "").strip()
-        return timedelta(minutes=float(raw)) if raw else DEFAULT_FAST_MAX_AGE
-    raw = os.environ.get("PELCRO_FRESHNESS_SCAN_HOURS", "").strip()
-    return timedelta(hours=float(raw)) if raw else DEFAULT_SCAN_MAX_AGE
+        return config.read("PELCRO_FRESHNESS_FAST_MINUTES")
+    return config.read("PELCRO_FRESHNESS_SCAN_HOURS")
 
 
 def stale_sites(

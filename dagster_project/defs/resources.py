@@ -4,7 +4,6 @@ Secrets reach these resources only as `dg.EnvVar` (see `definitions.py`), so the
 run config show the variable's name, never its value.
 """
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
+from pelcro_sync import config
 from pelcro_sync.api import accounts as pelcro_accounts
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import (
@@ -27,6 +27,7 @@ from pelcro_sync.config import (
     parse_schema,
     parse_site_ids,
 )
+from pelcro_sync.errors import ConfigError
 from pelcro_sync.warehouse import migrate
 from pelcro_sync.warehouse.engine import describe, make_engine, resolve_database_url
 
@@ -136,10 +137,17 @@ class WarehouseResource(dg.ConfigurableResource):
     schema_name: str = DEFAULT_SCHEMA
 
     _engine: Engine | None = PrivateAttr(default=None)
+    _bad_setting: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        schema = parse_schema(self.schema_name)
-        url = resolve_database_url(Settings(database_url=self.database_url, schema=schema))
+        try:
+            schema = parse_schema(self.schema_name)
+            url = resolve_database_url(Settings(database_url=self.database_url, schema=schema))
+        except ConfigError as exc:
+            # Raised here it would fail the run before any step, a failure run retries
+            # retry; the step that needs the engine fails instead, once (see `engine`).
+            self._bad_setting = str(exc)
+            return
         with _MIGRATE_LOCK:
             if (url, schema) not in _MIGRATED:
                 migrate.upgrade(url, schema=schema)
@@ -155,34 +163,43 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def engine(self) -> Engine:
+        if self._bad_setting is not None:
+            raise bad_setting(self._bad_setting)
         if self._engine is None:
             raise dg.DagsterInvariantViolationError("WarehouseResource used outside execution")
         return self._engine
 
 
+def bad_setting(message: str) -> dg.Failure:
+    """A setting that is missing or malformed: no retry can fix it, so the step fails at
+    once (no RetryPolicy attempt; run retries skip step failures, see schedules.py)."""
+    return dg.Failure(description=message, allow_retries=False)
+
+
 def _env_vars(**fields: str) -> dict[str, Any]:
     """`dg.EnvVar` for each field whose variable is set. Dagster refuses an EnvVar whose
     variable is unset, and the library's default is wanted then, so unset ones are left out.
-    This reads the environment (no I/O); the values themselves are resolved at run time."""
-    return {
-        field: dg.EnvVar(var) for field, var in fields.items() if os.environ.get(var, "").strip()
-    }
+    This asks config whether each is set (no I/O); the values are resolved at run time."""
+    return {field: dg.EnvVar(var) for field, var in fields.items() if config.is_set(var)}
 
 
 def pelcro_from_env() -> PelcroResource:
     """PelcroResource configured by the environment variables of CONTRACT.md."""
     env = _env_vars(
-        api_key="PELCRO_API_KEY", access_token="PELCRO_ACCESS_TOKEN", site_ids="PELCRO_SITE_ID",
-        base_url="PELCRO_BASE_URL", oauth_url="PELCRO_OAUTH_URL",
-    )  # fmt: skip
+        api_key="PELCRO_API_KEY",
+        access_token="PELCRO_ACCESS_TOKEN",
+        site_ids="PELCRO_SITE_ID",
+        base_url="PELCRO_BASE_URL",
+        oauth_url="PELCRO_OAUTH_URL",
+    )
     env |= _env_vars(accounts="PELCRO_ACCOUNTS")
-    budget = os.environ.get("PELCRO_BUDGET_URL", "").strip()
-    if budget:
+    if config.is_set("PELCRO_BUDGET_URL"):
         # `warehouse` means the warehouse's URL; either way config holds a variable's name.
-        var = "DATABASE_URL" if budget == "warehouse" else "PELCRO_BUDGET_URL"
+        warehouse = config.environment()["PELCRO_BUDGET_URL"].strip().lower() == "warehouse"
+        var = "DATABASE_URL" if warehouse else "PELCRO_BUDGET_URL"
         # Without DATABASE_URL, `warehouse` stays literal and the library says what is missing.
-        env["budget_url"] = dg.EnvVar(var) if os.environ.get(var, "").strip() else budget
-    if os.environ.get("PELCRO_RATE_LIMIT", "").strip():
+        env["budget_url"] = dg.EnvVar(var) if config.is_set(var) else "warehouse"
+    if config.is_set("PELCRO_RATE_LIMIT"):
         return PelcroResource(**env, rate_limit=dg.EnvVar.int("PELCRO_RATE_LIMIT"))
     return PelcroResource(**env)
 

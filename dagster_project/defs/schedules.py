@@ -1,15 +1,11 @@
 """The job over every Pelcro asset and its two schedules, one run per site partition each:
 the fast path every 15 minutes and the reconcile scan (with delete detection) nightly."""
 
-import os
-
 import dagster as dg
 
 from dagster_project.defs.assets import GROUP, MODE_TAG
 from dagster_project.defs.partitions import SITES
-
-DEFAULT_FAST_CRON = "*/15 * * * *"
-DEFAULT_RECONCILE_CRON = "0 3 * * *"  # nightly, 03:00 UTC
+from pelcro_sync import config
 
 pelcro_sync_job = dg.define_asset_job(
     name="pelcro_sync_job",
@@ -25,15 +21,6 @@ pelcro_sync_job = dg.define_asset_job(
         "dagster/retry_on_asset_or_op_failure": "false",
     },
 )
-
-
-def _cron(*names: str, default: str) -> str:
-    # Environment variables, not I/O: read when the code location loads.
-    for name in names:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return default
 
 
 def _site_runs(
@@ -52,7 +39,8 @@ def _site_runs(
 @dg.schedule(
     name="pelcro_sync_schedule",
     job=pelcro_sync_job,
-    cron_schedule=_cron("PELCRO_FAST_CRON", "PELCRO_SYNC_CRON", default=DEFAULT_FAST_CRON),
+    # Read when the code location loads (config.py validates it; PELCRO_SYNC_CRON is honoured).
+    cron_schedule=config.read("PELCRO_FAST_CRON"),
     execution_timezone="UTC",
     description="The fast path, one run per site partition (cron: PELCRO_FAST_CRON, every "
     "15 minutes by default): new and changed records of the entities listed newest first.",
@@ -66,7 +54,7 @@ def pelcro_sync_schedule(
 @dg.schedule(
     name="pelcro_reconcile_schedule",
     job=pelcro_sync_job,
-    cron_schedule=_cron("PELCRO_RECONCILE_CRON", default=DEFAULT_RECONCILE_CRON),
+    cron_schedule=config.read("PELCRO_RECONCILE_CRON"),
     execution_timezone="UTC",
     description="The reconcile scan, one run per site partition (cron: PELCRO_RECONCILE_CRON, "
     "03:00 UTC by default): every page of every entity, then deletes confirmed and marked.",

@@ -8,24 +8,24 @@ request budget (budgets are keyed by base URL + credential). With `PELCRO_ACCOUN
 the single-account variables are one account named `default`, exactly as before.
 """
 
-import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-
-from pelcro_sync.config import Settings
+from pelcro_sync.config import (
+    ENV_FILE,
+    Settings,
+    account_prefix,
+    account_settings,
+    environment,
+    parse_account_names,
+)
 from pelcro_sync.errors import ConfigError
 
 DEFAULT = "default"
-# The variables that belong to one account; an account never inherits the global ones, so
-# a missing PELCRO_BETA_API_KEY is an error, not a silent use of acme's key.
-PER_ACCOUNT = ("API_KEY", "ACCESS_TOKEN", "ACCESS_TOKEN_EXPIRES_AT", "SITE_ID", "RATE_LIMIT")
-# Per account when given, else the shared value (most deployments talk to one Pelcro host).
-OVERRIDABLE = ("BASE_URL",)
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+# The names tests and the Dagster resource use; the reading itself is config.py's.
+parse_names = parse_account_names
+prefix = account_prefix
 
 
 @dataclass(frozen=True)
@@ -40,59 +40,14 @@ class Account:
 
 
 def load_accounts(
-    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = ENV_FILE
 ) -> tuple[Account, ...]:
     """The configured accounts: those of PELCRO_ACCOUNTS, else the single-account settings."""
-    env = _environment(environ, dotenv)
-    names = parse_names(env.get("PELCRO_ACCOUNTS"))
+    env = environment(environ, dotenv=dotenv)
+    names = parse_account_names(env.get("PELCRO_ACCOUNTS"))
     if not names:
         return (Account(DEFAULT, Settings.from_env(env, dotenv=None)),)
-    return tuple(Account(name, _account_settings(env, name)) for name in names)
-
-
-def parse_names(raw: str | None) -> tuple[str, ...]:
-    """`acme, beta` → ("acme", "beta"); names are lowercase identifiers, each once."""
-    names = [part.strip().lower() for part in (raw or "").split(",") if part.strip()]
-    for name in names:
-        if not _NAME.match(name):
-            raise ConfigError(
-                "PELCRO_ACCOUNTS must list account names (lowercase letters, digits, _; "
-                f"starting with a letter) separated by commas; got {name!r}"
-            )
-    if len(set(names)) != len(names):
-        raise ConfigError(f"PELCRO_ACCOUNTS names an account twice: {raw!r}")
-    return tuple(names)
-
-
-def prefix(name: str) -> str:
-    return f"PELCRO_{name.upper()}_"
-
-
-def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str, str]:
-    env: dict[str, str] = {}
-    if dotenv is not None and dotenv.is_file():
-        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-    env.update(os.environ if environ is None else environ)
-    return env
-
-
-def _account_settings(env: Mapping[str, str], name: str) -> Settings:
-    """Settings.from_env over the shared variables with this account's prefixed ones on top,
-    so every value is validated (and named in errors) exactly as for one account."""
-    own = {f"PELCRO_{v}": env[prefix(name) + v] for v in PER_ACCOUNT + OVERRIDABLE
-           if env.get(prefix(name) + v, "").strip()}  # fmt: skip
-    shared = {k: v for k, v in env.items() if k.removeprefix("PELCRO_") not in PER_ACCOUNT}
-    try:
-        settings = Settings.from_env({**shared, **own}, dotenv=None)
-    except ConfigError as exc:
-        # The message names PELCRO_X; say which account's variable that was.
-        raise ConfigError(f"account {name!r} ({prefix(name)}…): {exc}") from None
-    if settings.credential is None:
-        raise ConfigError(
-            f"account {name!r} has no credentials: set {prefix(name)}API_KEY or "
-            f"{prefix(name)}ACCESS_TOKEN"
-        )
-    return settings
+    return tuple(Account(name, account_settings(env, name)) for name in names)
 
 
 SiteLister = Callable[[Account], Iterable[int]]

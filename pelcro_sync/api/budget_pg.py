@@ -161,9 +161,11 @@ class PostgresBudget:
 
         if self._conn is None or self._conn.closed:
             conn = psycopg.connect(
-                _libpq(self._url), autocommit=True, connect_timeout=10,
+                _libpq(self._url),
+                autocommit=True,
+                connect_timeout=10,
                 application_name="pelcro-sync budget",
-            )  # fmt: skip
+            )
             _ensure_table(conn, self._url)
             self._conn = conn
         return self._conn

@@ -89,6 +89,7 @@ def sync(
     console: Console,
     max_delete_share: float | None = None,
     lock_wait_s: float = 0.0,
+    verbose: bool = False,
 ) -> None:
     """Sync with live progress and a summary table; raise a one-line error if any failed."""
     settings.require_credential()
@@ -109,7 +110,7 @@ def sync(
             delete_policy=policy,
             lock_wait_s=lock_wait_s,
         )
-    console.print(summary_table(results, failures))
+    console.print(summary_table(results, failures, verbose=verbose))
     if failures:
         task, exc = failures[0]
         message = explain(exc, database_url=warehouse.url)
@@ -179,6 +180,8 @@ def exchange(settings: Settings, code: str, *, console: Console, notes: Console)
 
 def dagster_dev(*, port: int) -> None:
     """Run `dagster dev` on this project with a DAGSTER_HOME of its own."""
+    # DAGSTER_HOME is Dagster's own variable, not a pelcro-sync setting (config.py validates
+    # ours): honoured when set, else a folder of this project, and passed on to the child.
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").touch()

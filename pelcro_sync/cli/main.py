@@ -5,7 +5,6 @@ traceback instead.
 """
 
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -13,9 +12,10 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from pelcro_sync import config
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, get_entity
-from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.errors import ConfigError, PelcroSyncError
 from pelcro_sync.redact import install_log_redaction, redact
 
 ENV_HELP = (
@@ -23,17 +23,26 @@ ENV_HELP = (
     "PELCRO_RATE_LIMIT, DATABASE_URL and PELCRO_SCHEMA (also from ./.env)."
 )
 
+VERBOSE_HELP = "Name, per entity, the fields records carry that the API docs do not list."
+HELP_FLAGS = {"-h", "--help"}
+HELP_ONLY = "help-only"
+# Exit status of a setting that is missing or malformed, as click uses for a bad option.
+CONFIG_EXIT = 2
+
 # Wide enough for the summary table when output goes to a file or a CI log.
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 
 class Context:
-    def __init__(self, debug: bool) -> None:
+    """What every command shares: the settings, read and validated once, at start."""
+
+    def __init__(self, debug: bool, settings: Settings | None) -> None:
         self.debug = debug
+        self._settings = settings
 
     def settings(self) -> Settings:
-        return Settings.from_env()
+        return self._settings or Settings.from_env()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -52,7 +61,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     install_log_redaction()
-    ctx.obj = Context(debug)
+    # Every command validates every setting before it starts (a bad value: one line, exit 2),
+    # except when it is only asked for its help: main() says so, as click has already taken
+    # the subcommand's arguments out of reach here.
+    help_only = ctx.obj == HELP_ONLY
+    ctx.obj = Context(debug, None if help_only else Settings.from_env())
 
 
 @cli.command(
@@ -124,6 +137,7 @@ def migrate(ctx: Context) -> None:
     show_default=True,
     help="Entities synced at the same time (they share one request budget).",
 )
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
 @pass_ctx
 def sync(
     ctx: Context,
@@ -133,6 +147,7 @@ def sync(
     max_delete_share: float | None,
     lock_wait_s: float,
     workers: int,
+    verbose: bool,
 ) -> None:
     from pelcro_sync.cli.commands import sync as run_sync
 
@@ -146,6 +161,7 @@ def sync(
         console=out,
         max_delete_share=max_delete_share,
         lock_wait_s=lock_wait_s,
+        verbose=verbose,
     )
 
 
@@ -222,10 +238,11 @@ def sandbox(
     "Reads nothing from the environment."
 )
 @click.option("--customers", default=1000, show_default=True, help="Sandbox data size.")
-def demo(customers: int) -> None:
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
+def demo(customers: int, verbose: bool) -> None:
     from pelcro_sync.cli.demo import run_demo
 
-    run_demo(customers=customers, console=out)
+    run_demo(customers=customers, console=out, verbose=verbose)
 
 
 @cli.command(
@@ -332,9 +349,11 @@ def _fail(label: str, message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: one clear line and a non-zero exit for every failure."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or os.environ.get("PELCRO_DEBUG") == "1"
+    debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="pelcro-sync", standalone_mode=False)
+        debug = debug or config.read("PELCRO_DEBUG")
+        start = HELP_ONLY if HELP_FLAGS & set(args) else None
+        cli.main(args=args, prog_name="pelcro-sync", standalone_mode=False, obj=start)
     except click.exceptions.Abort:
         err.print("aborted")
         sys.exit(130)
@@ -345,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             raise
         _fail("error", redact(str(exc)))
-        sys.exit(1)
+        sys.exit(CONFIG_EXIT if isinstance(exc, ConfigError) else 1)
     except KeyboardInterrupt:
         err.print("interrupted; the next run resumes where this one stopped")
         sys.exit(130)

@@ -80,20 +80,47 @@ class SyncProgress:
 
 
 def summary_table(
-    results: Sequence[EntityResult], failures: Sequence[tuple[Task, BaseException]]
+    results: Sequence[EntityResult],
+    failures: Sequence[tuple[Task, BaseException]],
+    *,
+    verbose: bool = False,
 ) -> Table:
     """Rows inserted / updated / unchanged / deleted per entity and site, then the failures."""
     table = Table(title="pelcro-sync summary", title_justify="left")
-    for col in ("entity", "site", "mode", "status", "read", "inserted", "updated", "unchanged",
-                "deleted", "untyped", "requests", "GETs", "429s", "seconds"):  # fmt: skip
+    for col in (
+        "entity",
+        "site",
+        "mode",
+        "status",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "deleted",
+        "untyped",
+        "requests",
+        "GETs",
+        "429s",
+        "seconds",
+    ):
         table.add_column(col, justify="left" if col in ("entity", "mode", "status") else "right")
     for r in sorted(results, key=lambda r: (r.site_id, r.entity)):
         table.add_row(
-            r.entity, str(r.site_id), r.mode, r.status, f"{r.records_read:,}", f"{r.inserted:,}",
-            f"{r.updated:,}", f"{r.unchanged:,}", f"{r.deleted:,}",
-            f"{sum(r.type_errors.values()):,}", f"{r.requests:,}", f"{r.confirm_gets:,}",
-            f"{r.throttled:,}", f"{r.duration_s:.1f}",
-        )  # fmt: skip
+            r.entity,
+            str(r.site_id),
+            r.mode,
+            r.status,
+            f"{r.records_read:,}",
+            f"{r.inserted:,}",
+            f"{r.updated:,}",
+            f"{r.unchanged:,}",
+            f"{r.deleted:,}",
+            f"{sum(r.type_errors.values()):,}",
+            f"{r.requests:,}",
+            f"{r.confirm_gets:,}",
+            f"{r.throttled:,}",
+            f"{r.duration_s:.1f}",
+        )
     for task, _ in failures:
         table.add_row(task.entity.name, str(task.site_id), "[red]failed[/]")
     total = sum(r.records_read for r in results)
@@ -110,13 +137,37 @@ def summary_table(
     # Once per entity, whatever the number of sites: the account does not offer it.
     for name in sorted({r.entity for r in results if r.status == "unavailable"}):
         table.caption += f"\n{name}: not available on this account (skipped)"
-    # Drift never stops a sync (values stay in _raw), so it must at least be seen: one line
-    # per entity and kind of drift, naming the sites that showed it.
-    sites_by_drift: dict[tuple[str, str], list[str]] = {}
-    for r in sorted(results, key=lambda r: (r.entity, r.site_id)):
-        if seen := drift.describe(r.drift, r.type_errors):
-            sites_by_drift.setdefault((r.entity, seen), []).append(str(r.site_id))
-    for (entity, seen), sites in sites_by_drift.items():
-        label = "site" if len(sites) == 1 else "sites"
-        table.caption += f"\nschema drift in {entity} ({label} {', '.join(sites)}): {seen}"
+    table.caption += drift_lines(results, verbose=verbose)
     return table
+
+
+def drift_lines(results: Sequence[EntityResult], *, verbose: bool) -> str:
+    """What the records showed beyond the docs, as caption lines.
+
+    Drift never stops a sync (values stay in `_raw`), so it must be seen; but fields the
+    docs do not list are routine (the real API sends some too), so by default they are one
+    informational line, the names with --verbose. A declared field that records no longer
+    carry, or values that did not fit their column, may need a look: a line each.
+    """
+    undocumented: dict[str, set[str]] = {}
+    notes = []
+    for r in sorted(results, key=lambda r: (r.entity, r.site_id)):
+        undocumented.setdefault(r.entity, set()).update(r.drift.novel_new())
+        needs_look = drift.Drift(missing_fields=r.drift.novel_missing())
+        if seen := drift.describe(needs_look, r.type_errors):
+            notes.append(f"\nnote: {r.entity} (site {r.site_id}): {seen}")
+    undocumented = {entity: names for entity, names in undocumented.items() if names}
+    if verbose:
+        lines = [
+            f"\nundocumented fields of {e} (kept in _raw): {', '.join(sorted(names))}"
+            for e, names in undocumented.items()
+        ]
+    elif undocumented:
+        n = len(undocumented)
+        lines = [
+            f"\ninfo: {n} {'entity carries' if n == 1 else 'entities carry'} fields the API "
+            "docs do not list (kept in _raw, nothing lost; --verbose names them)"
+        ]
+    else:
+        lines = []
+    return "".join(lines + notes)

@@ -145,9 +145,15 @@ class PageWriter:
     none after a failed write.
     """
 
-    def __init__(self, writes: Sequence[Write], *, prepare: Prepare = lambda pages: pages,
-                 conflicts: Conflicts = lambda earlier, later: False,
-                 buffer: PageBuffer | None = None, depth: int = QUEUE_PAGES) -> None:  # fmt: skip
+    def __init__(
+        self,
+        writes: Sequence[Write],
+        *,
+        prepare: Prepare = lambda pages: pages,
+        conflicts: Conflicts = lambda earlier, later: False,
+        buffer: PageBuffer | None = None,
+        depth: int = QUEUE_PAGES,
+    ) -> None:
         self._prepare = prepare
         self._conflicts = conflicts
         self._buffer = buffer or PageBuffer()
@@ -158,8 +164,9 @@ class PageWriter:
         self._lock = threading.Lock()
         self._seq = 0
         self._error: BaseException | None = None
-        self._preparer = threading.Thread(target=self._run_prepare, name="pelcro-prepare",
-                                          daemon=True)  # fmt: skip
+        self._preparer = threading.Thread(
+            target=self._run_prepare, name="pelcro-prepare", daemon=True
+        )
         self._writers = [
             threading.Thread(
                 target=self._run_write, args=(write,), name=f"pelcro-writer-{i}", daemon=True

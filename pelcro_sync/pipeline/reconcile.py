@@ -10,13 +10,13 @@ documented GET by id) a second complete scan missed it too.
 """
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from pelcro_sync import config
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import NotFoundError, PelcroSyncError
@@ -25,7 +25,7 @@ from pelcro_sync.warehouse.upsert import mark_deleted, upsert_batch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_DELETE_SHARE = 0.10
+DEFAULT_MAX_DELETE_SHARE = config.DEFAULT_MAX_DELETE_SHARE
 # Deleting this many rows is never blocked: one plan out of five is 20 %, and routine.
 ALWAYS_ALLOWED_DELETES = 10
 DEFAULT_MAX_CONFIRM_GETS = 200  # per entity and run; the rest wait for the next scan
@@ -50,8 +50,7 @@ class DeletePolicy:
     def from_env(cls, max_share: float | None = None) -> "DeletePolicy":
         """`max_share` when given, else PELCRO_MAX_DELETE_SHARE, else 10 %."""
         if max_share is None:
-            raw = os.environ.get("PELCRO_MAX_DELETE_SHARE", "").strip()
-            max_share = float(raw) if raw else DEFAULT_MAX_DELETE_SHARE
+            max_share = config.read("PELCRO_MAX_DELETE_SHARE")
         if not 0 <= max_share <= 1:
             raise PelcroSyncError(f"max delete share must be between 0 and 1, not {max_share}")
         return cls(max_share=max_share)
@@ -77,13 +76,17 @@ def clear_seen(conn: Connection, *, schema: str, site_id: int, entity: str) -> N
     )
 
 
-def register_candidates(conn: Connection, *, schema: str, site_id: int, entity: Entity,
-                        since: datetime | None) -> bool:  # fmt: skip
+def register_candidates(
+    conn: Connection, *, schema: str, site_id: int, entity: Entity, since: datetime | None
+) -> bool:
     """After a complete scan that started at `since` (None: wrote nothing): live rows it
     did not see become (or stay) candidates; the other candidates are dropped. False when
     the scan wrote every live row (a first load), so that there is no candidate."""
-    cand, seen, table = (_q(schema, "_delete_candidates"), _q(schema, "_scan_seen"),
-                         _q(schema, entity.name))  # fmt: skip
+    cand, seen, table = (
+        _q(schema, "_delete_candidates"),
+        _q(schema, "_scan_seen"),
+        _q(schema, entity.name),
+    )
     params = {"s": site_id, "e": entity.name, "since": since or _INFINITY}
     # Live rows the scan did not write (those it wrote are synced since it started) ...
     older = "t.site_id = :s and t._deleted_at is null and t._synced_at < :since"
@@ -163,16 +166,18 @@ def detect_deletes(
     """
     by_get = entity.name not in NO_GET_BY_ID
     with engine.begin() as conn:
-        if not register_candidates(conn, schema=schema, site_id=site_id, entity=entity,
-                                   since=since):  # fmt: skip
+        if not register_candidates(
+            conn, schema=schema, site_id=site_id, entity=entity, since=since
+        ):
             return DeleteOutcome()  # nothing to count (a count of a large first load: ~20 ms)
         candidates, live = counts(conn, schema=schema, site_id=site_id, entity=entity.name)
         ready = candidates if by_get else _missed_twice(conn, schema, site_id, entity.name)
     outcome = DeleteOutcome(candidates=candidates)
     if not ready:
         return outcome
-    check_share(entity=entity.name, site_id=site_id, candidates=ready, live=live,
-                max_share=policy.max_share)  # fmt: skip
+    check_share(
+        entity=entity.name, site_id=site_id, candidates=ready, live=live, max_share=policy.max_share
+    )
     if not by_get:
         with engine.begin() as conn:
             outcome.marked = _mark_missed_twice(conn, schema, site_id, entity.name)
@@ -182,15 +187,20 @@ def detect_deletes(
     gone, back = _confirm(client, entity=entity, site_id=site_id, ids=ids)
     outcome.confirm_gets, outcome.came_back = len(ids), len(back)
     with engine.begin() as conn:
-        outcome.marked = mark_deleted(conn, entity=entity, site_id=site_id, ids=gone,
-                                      schema=schema)  # fmt: skip
+        outcome.marked = mark_deleted(conn, entity=entity, site_id=site_id, ids=gone, schema=schema)
         if back:  # it moved between pages while the scan ran: keep it current
-            upsert_batch(conn, entity=entity, site_id=site_id, batch=normalize(entity, back),
-                         schema=schema)  # fmt: skip
+            upsert_batch(
+                conn, entity=entity, site_id=site_id, batch=normalize(entity, back), schema=schema
+            )
         _drop_candidates(conn, schema, site_id, entity.name, ids)
     if len(ids) < candidates:
-        log.info("%s site %s: %s candidates left for the next scan (GET cap %s)",
-                 entity.name, site_id, candidates - len(ids), policy.max_confirm_gets)  # fmt: skip
+        log.info(
+            "%s site %s: %s candidates left for the next scan (GET cap %s)",
+            entity.name,
+            site_id,
+            candidates - len(ids),
+            policy.max_confirm_gets,
+        )
     return outcome
 
 
@@ -208,8 +218,9 @@ def _confirm(
     return gone, back
 
 
-def _candidate_ids(conn: Connection, schema: str, site_id: int, entity: str, *, limit: int
-                   ) -> list[int]:  # fmt: skip
+def _candidate_ids(
+    conn: Connection, schema: str, site_id: int, entity: str, *, limit: int
+) -> list[int]:
     rows = conn.execute(
         text(
             f"select id from {_q(schema, '_delete_candidates')} where site_id = :s"
@@ -220,8 +231,9 @@ def _candidate_ids(conn: Connection, schema: str, site_id: int, entity: str, *, 
     return [int(r[0]) for r in rows]
 
 
-def _drop_candidates(conn: Connection, schema: str, site_id: int, entity: str, ids: list[int]
-                     ) -> None:  # fmt: skip
+def _drop_candidates(
+    conn: Connection, schema: str, site_id: int, entity: str, ids: list[int]
+) -> None:
     conn.execute(
         text(
             f"delete from {_q(schema, '_delete_candidates')} where site_id = :s and entity = :e"

@@ -50,8 +50,10 @@ def full_scan(
     # batch would add the pool's ping and reset, two round trips, to every transaction.
     with ExitStack() as stack:
         connections = [stack.enter_context(engine.connect()) for _ in range(SCAN_WRITERS)]
-        writes = [_scan_writer(c, entity=entity, schema=schema, result=result,
-                               merge_only=merge_only) for c in connections]  # fmt: skip
+        writes = [
+            _scan_writer(c, entity=entity, schema=schema, result=result, merge_only=merge_only)
+            for c in connections
+        ]
         writer = stack.enter_context(
             batching.PageWriter(
                 writes,
@@ -67,8 +69,13 @@ def full_scan(
                 on_page(result, page)
     with engine.begin() as conn:
         current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
-        state.complete_scan(conn, schema=schema, site_id=site_id, entity=entity.name,
-                            total=last_page.total if last_page else 0)  # fmt: skip
+        state.complete_scan(
+            conn,
+            schema=schema,
+            site_id=site_id,
+            entity=entity.name,
+            total=last_page.total if last_page else 0,
+        )
     return current.scan_started_at if current else None
 
 
@@ -83,8 +90,9 @@ class _Batch:
     ids: frozenset[int]
 
 
-def _prepare(entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
-             ) -> _Batch:  # fmt: skip
+def _prepare(
+    entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
+) -> _Batch:
     # One frame for the batch: far cheaper per record than a frame per page. Encoded here,
     # on the prepare thread, so that a transaction only sends bytes: it holds its locks
     # (and the next batch's turn) for less time.
@@ -126,20 +134,33 @@ def _scan_writer(
                 reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
             counts = None
             if encoded.into_table and not merge_only.is_set():
-                counts = first_load.insert_encoded(conn, entity=entity, encoded=encoded,
-                                                   schema=schema)  # fmt: skip
+                counts = first_load.insert_encoded(
+                    conn, entity=entity, encoded=encoded, schema=schema
+                )
                 if counts is None:
                     merge_only.set()
             if counts is None:
                 if encoded.into_table:  # rare: a key was there after all
                     encoded = encode.for_stage(entity, batch.frame)
-                counts = merge_encoded(conn, entity=entity, site_id=site_id, encoded=encoded,
-                                       schema=schema, track_seen=True)  # fmt: skip
+                counts = merge_encoded(
+                    conn,
+                    entity=entity,
+                    site_id=site_id,
+                    encoded=encoded,
+                    schema=schema,
+                    track_seen=True,
+                )
             turn.wait()  # the checkpoint moves past committed pages only
-            state.save_progress(conn, schema=schema, site_id=site_id, entity=entity.name,
-                                run_id=result.run_id, next_page=pages[-1].number + 1,
-                                sort=entity.scan_sort or "",
-                                max_id=max(prepared.ids, default=None))  # fmt: skip
+            state.save_progress(
+                conn,
+                schema=schema,
+                site_id=site_id,
+                entity=entity.name,
+                run_id=result.run_id,
+                next_page=pages[-1].number + 1,
+                sort=entity.scan_sort or "",
+                max_id=max(prepared.ids, default=None),
+            )
         result.add_written(batch, counts)  # still this batch's turn: no other thread adds
 
     return write

@@ -45,14 +45,13 @@ def sync_entity(
     entity: Entity,
     site_id: int,
     schema: str,
-    full: bool = False,
-    mode: Mode | None = None,
+    mode: Mode = "full",
     on_page: ProgressCallback | None = None,
     delete_policy: DeletePolicy | None = None,
     lock_wait_s: float = 0.0,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> EntityResult:
-    """Sync `entity` on `site_id`: a reconcile scan ("full", the default, or `full=True`)
+    """Sync `entity` on `site_id`: a reconcile scan ("full", the default)
     or the fast path ("fast"; a full scan instead when the fast path cannot cover it).
 
     Raises:
@@ -60,21 +59,27 @@ def sync_entity(
         DeleteSafetyError: the scan would mark too many rows deleted (run recorded failed).
         PelcroSyncError: whatever else stopped it, after recording the failed run.
     """
-    requested: Mode = "full" if full else (mode or "full")
     with (
         collector.relaxed_during_sync(),
         entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name, wait_s=lock_wait_s),
     ):
         with engine.connect() as conn:
             current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
-        chosen, note = choose_mode(entity, current, requested=requested, stale_after=stale_after)
+        chosen, note = choose_mode(entity, current, requested=mode, stale_after=stale_after)
         if chosen is None:
             return EntityResult(entity.name, site_id, mode="fast", status="skipped", note=note)
         result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
         result.drift.remember(current.drift_baseline if current else None)
         policy = delete_policy or DeletePolicy.from_env()
-        _run(client, engine=engine, entity=entity, schema=schema, result=result,
-             on_page=on_page, policy=policy)  # fmt: skip
+        _run(
+            client,
+            engine=engine,
+            entity=entity,
+            schema=schema,
+            result=result,
+            on_page=on_page,
+            policy=policy,
+        )
         return result
 
 
@@ -127,16 +132,28 @@ def _run(
 
     try:
         if result.mode == "fast":
-            fastpath.read_newest(client, engine=engine, entity=entity, site_id=site_id,
-                                 schema=schema, tally=tally)  # fmt: skip
+            fastpath.read_newest(
+                client, engine=engine, entity=entity, site_id=site_id, schema=schema, tally=tally
+            )
         else:
-            _reconcile(client, engine=engine, entity=entity, schema=schema, result=result,
-                       on_page=on_page, policy=policy)  # fmt: skip
+            _reconcile(
+                client,
+                engine=engine,
+                entity=entity,
+                schema=schema,
+                result=result,
+                on_page=on_page,
+                policy=policy,
+            )
         with engine.begin() as conn:
             state.remember_drift(
-                conn, schema=schema, site_id=site_id, entity=entity.name,
-                new=set(result.drift.new_fields), missing=set(result.drift.missing_fields),
-            )  # fmt: skip
+                conn,
+                schema=schema,
+                site_id=site_id,
+                entity=entity.name,
+                new=set(result.drift.new_fields),
+                missing=set(result.drift.missing_fields),
+            )
         result.status = "succeeded"
     except EndpointUnavailableError as exc:
         # Not a failure, and nothing is tombstoned: the scan never began.
@@ -168,13 +185,28 @@ def _reconcile(
         start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
     if start_page > 1:
         result.resumed_from_page = start_page
-        log.info("%s site %s: resuming the unfinished scan at page %s",
-                 entity.name, site_id, start_page)  # fmt: skip
-    started = scan.full_scan(client, engine=engine, entity=entity, site_id=site_id,
-                             schema=schema, start_page=start_page, result=result,
-                             on_page=on_page)  # fmt: skip
-    outcome = reconcile.detect_deletes(client, engine=engine, entity=entity, site_id=site_id,
-                                       schema=schema, policy=policy, since=started)  # fmt: skip
+        log.info(
+            "%s site %s: resuming the unfinished scan at page %s", entity.name, site_id, start_page
+        )
+    started = scan.full_scan(
+        client,
+        engine=engine,
+        entity=entity,
+        site_id=site_id,
+        schema=schema,
+        start_page=start_page,
+        result=result,
+        on_page=on_page,
+    )
+    outcome = reconcile.detect_deletes(
+        client,
+        engine=engine,
+        entity=entity,
+        site_id=site_id,
+        schema=schema,
+        policy=policy,
+        since=started,
+    )
     result.deleted += outcome.marked
     result.delete_candidates = outcome.candidates
     result.confirm_gets = outcome.confirm_gets

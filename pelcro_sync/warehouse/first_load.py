@@ -17,7 +17,6 @@ from psycopg import errors, sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
-from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import encode
 from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver
 
@@ -31,19 +30,12 @@ def site_is_empty(conn: Connection, *, entity: Entity, site_id: int, schema: str
         return bool(cur.execute(query, (site_id,)).fetchone()[0])  # type: ignore[index]
 
 
-def insert_new(
-    conn: Connection, *, entity: Entity, site_id: int, batch: NormalizedBatch, schema: str
-) -> UpsertCounts | None:
-    """COPY the batch into the table as new rows; None, with nothing written, when one of
-    its keys is already there. No commit (the caller's transaction, as for the merge)."""
-    encoded = encode.for_table(entity, site_id, batch.frame)
-    return insert_encoded(conn, entity=entity, encoded=encoded, schema=schema)
-
-
 def insert_encoded(
     conn: Connection, *, entity: Entity, encoded: encode.Encoded, schema: str
 ) -> UpsertCounts | None:
-    """`insert_new` of a batch already encoded for the table (`encode.for_table`)."""
+    """COPY a batch encoded for the table (`encode.for_table`) into it as new rows; None,
+    with nothing written, when one of its keys is already there. No commit (the caller's
+    transaction, as for the merge)."""
     if encoded.rows == 0:
         return UpsertCounts()
     with driver(conn).cursor() as cur:

@@ -353,6 +353,9 @@ def remember_drift(
     }
     if merged != known:
         _upsert_state(
-            conn, schema=schema, site_id=site_id, entity=entity,
+            conn,
+            schema=schema,
+            site_id=site_id,
+            entity=entity,
             values={"drift_baseline": merged},
-        )  # fmt: skip
+        )

@@ -6,7 +6,7 @@ the staging table empties itself at commit (`ON COMMIT DELETE ROWS`). It is crea
 session rather than per batch: a table per batch costs catalog churn on every page.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,8 +54,15 @@ def upsert_batch(
     """
     ent = get_entity(entity) if isinstance(entity, str) else entity
     encoded = encode.for_stage(ent, batch.frame)
-    return merge_encoded(conn, entity=ent, site_id=site_id, encoded=encoded, schema=schema,
-                         synced_at=synced_at, track_seen=track_seen)  # fmt: skip
+    return merge_encoded(
+        conn,
+        entity=ent,
+        site_id=site_id,
+        encoded=encoded,
+        schema=schema,
+        synced_at=synced_at,
+        track_seen=track_seen,
+    )
 
 
 def merge_encoded(
@@ -102,30 +109,6 @@ def mark_deleted(
     with driver(conn).cursor() as cur:
         cur.execute(query, params)
         return cur.rowcount
-
-
-def iter_live_ids(
-    conn: Connection, *, entity: Entity | str, site_id: int, schema: str, chunk: int = 50_000
-) -> Iterator[int]:
-    """Ids of rows not marked deleted, ascending, read in primary-key order chunk by chunk."""
-    query = sql.SQL(
-        "SELECT id FROM {} WHERE site_id = %(site_id)s AND id > %(after)s"
-        " AND _deleted_at IS NULL ORDER BY id LIMIT %(chunk)s"
-    ).format(_table(entity, schema))
-    after = -(2**63)
-    with driver(conn).cursor() as cur:
-        while True:
-            ids = [row[0] for row in cur.execute(query, {"site_id": site_id, "after": after,
-                                                         "chunk": chunk})]  # fmt: skip
-            yield from ids
-            if len(ids) < chunk:
-                return
-            after = ids[-1]
-
-
-def live_ids(conn: Connection, *, entity: Entity | str, site_id: int, schema: str) -> set[int]:
-    """All ids of rows not marked deleted for one site."""
-    return set(iter_live_ids(conn, entity=entity, site_id=site_id, schema=schema))
 
 
 def driver(conn: Connection) -> psycopg.Connection:
@@ -177,14 +160,14 @@ def _copy_sql(stage: sql.Identifier) -> sql.SQL:
     )
 
 
-def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
-               ) -> sql.SQL:  # fmt: skip
+def _merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool) -> sql.SQL:
     key = ("merge", entity.name, schema, stage.as_string(), str(track_seen))
     return cached_sql(key, lambda: _build_merge_sql(entity, schema, stage, track_seen=track_seen))
 
 
-def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
-                     ) -> sql.Composed:  # fmt: skip
+def _build_merge_sql(
+    entity: Entity, schema: str, stage: sql.Identifier, *, track_seen: bool
+) -> sql.Composed:
     names = [*entity.field_names, "_raw"]
     cols = [sql.Identifier(n) for n in names]
     kinds = {f.name: f.kind for f in entity.fields} | {"_raw": "json"}

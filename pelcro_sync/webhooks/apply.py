@@ -119,9 +119,12 @@ def _claim(conn: Connection, schema: str, event: Event, site_id: int, created: d
     """
     _, applied = tables(schema)
     values = insert(applied).values(
-        site_id=site_id, entity=event.entity, object_id=event.object_id,
-        last_event_created=created, last_event_id=event.event_id,
-    )  # fmt: skip
+        site_id=site_id,
+        entity=event.entity,
+        object_id=event.object_id,
+        last_event_created=created,
+        last_event_id=event.event_id,
+    )
     statement = values.on_conflict_do_update(
         index_elements=["site_id", "entity", "object_id"],
         set_={
@@ -142,8 +145,14 @@ def _write(conn: Connection, schema: str, event: Event, site_id: int, created: d
         batch = normalize(entity, [event.object])
         upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
     if event.is_deletion:
-        mark_deleted(conn, entity=entity, site_id=site_id, ids=[event.object_id],
-                     schema=schema, deleted_at=created)  # fmt: skip
+        mark_deleted(
+            conn,
+            entity=entity,
+            site_id=site_id,
+            ids=[event.object_id],
+            schema=schema,
+            deleted_at=created,
+        )
 
 
 def _mark(conn: Connection, schema: str, event_id: str, outcome: str, note: str) -> None:

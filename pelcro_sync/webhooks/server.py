@@ -142,9 +142,11 @@ def running(
     """Serve in a background thread until the block exits; port 0 picks a free port."""
     server = WebhookServer((host, port), receiver)
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        daemon=True,
         name="pelcro-webhooks",
-    )  # fmt: skip
+    )
     thread.start()
     try:
         yield server

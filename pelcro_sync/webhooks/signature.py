@@ -35,8 +35,9 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, given)
 
 
-def is_stale(created: float | None, *, tolerance_s: float = DEFAULT_TOLERANCE_S,
-             now: float | None = None) -> bool:  # fmt: skip
+def is_stale(
+    created: float | None, *, tolerance_s: float = DEFAULT_TOLERANCE_S, now: float | None = None
+) -> bool:
     """Whether an envelope `created` (unix seconds) is older than `tolerance_s`.
 
     A missing `created` is not stale (the body is signed, so only Pelcro could omit it);

@@ -4,7 +4,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 
-from sqlalchemy import Connection, MetaData, Table, func, select
+from sqlalchemy import Connection, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import insert
 
 from pelcro_sync.warehouse.schema import webhook_applied_table, webhook_events_table
@@ -48,12 +48,3 @@ def record_event(
     )
     inserted = conn.execute(statement).first()
     return "stored" if inserted is not None else "duplicate"
-
-
-def count_events(conn: Connection, *, schema: str, pending_only: bool = False) -> int:
-    """How many events are stored (or waiting to be applied)."""
-    events, _ = tables(schema)
-    query = select(func.count()).select_from(events)
-    if pending_only:
-        query = query.where(events.c.applied_at.is_(None), events.c.apply_error.is_(None))
-    return int(conn.execute(query).scalar_one())

@@ -51,7 +51,7 @@ def sync_all(
             entity=get_entity(name),
             site_id=site,
             schema=schema,
-            full=True,
+            mode="full",
             **kwargs,
         )
         for site in sites

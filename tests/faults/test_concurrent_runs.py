@@ -23,7 +23,7 @@ def _race(running, engine: Engine, schema: str, *, wait_s: float) -> list[object
             try:
                 outcomes.append(sync_entity(client, engine=engine, entity=get_entity("customers"),
                                             site_id=running.site_ids[0], schema=schema,
-                                            full=True, lock_wait_s=wait_s))  # fmt: skip
+                                            mode="full", lock_wait_s=wait_s))  # fmt: skip
             except Exception as exc:
                 outcomes.append(exc)
 
@@ -56,7 +56,7 @@ def test_two_syncs_at_once_never_overlap_duplicate_or_lose_a_row(
         assert "already being synced by another run" in str(errors[0])
     with fast_client(running) as client:  # a later run picks up anything the race missed
         sync_entity(client, engine=pg_engine, entity=get_entity("customers"), site_id=site,
-                    schema=schema, full=True)  # fmt: skip
+                    schema=schema, mode="full")  # fmt: skip
     with pg_engine.connect() as conn:
         rows, ids = conn.execute(
             text(f'SELECT count(*), count(DISTINCT id) FROM "{schema}".customers')

@@ -75,7 +75,7 @@ def test_the_warehouse_stopped_mid_sync_fails_the_run_and_the_next_run_converges
 
     with fast_client(running, concurrency=1) as client, pytest.raises(Exception) as caught:
         sync_entity(client, engine=engine, entity=entity, site_id=site, schema=SCHEMA,
-                    full=True, on_page=stop_after_two_pages)  # fmt: skip
+                    mode="full", on_page=stop_after_two_pages)  # fmt: skip
     tally.record(db_outages=1)
     assert "OperationalError" in type(caught.value).__name__ + str(caught.value)
     embedded.embedded_url(pgdata=pgdata)  # the server comes back

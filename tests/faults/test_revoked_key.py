@@ -15,7 +15,7 @@ def _sync(running, engine: Engine, schema: str, **kwargs):
     # One page in flight at a time, so the revocation lands exactly where it is meant to.
     with fast_client(running, concurrency=1) as client:
         return sync_entity(client, engine=engine, entity=get_entity("customers"),
-                           site_id=running.site_ids[0], schema=schema, full=True,
+                           site_id=running.site_ids[0], schema=schema, mode="full",
                            **kwargs)  # fmt: skip
 
 

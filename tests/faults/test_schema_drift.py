@@ -51,7 +51,9 @@ def test_drifted_records_land_whole_in_raw_and_the_drift_is_reported(
     assert typed[0].metadata == [] and typed[3].metadata == ["crm", {"nested": [1, 2]}]
 
     caption = _render(summary_table([result], []))
-    assert "schema drift in customers" in caption and "loyalty_tier" in caption
+    assert "info: 1 entity carries fields the API docs do not list" in caption
+    assert f"note: customers (site {site}): missing email" in caption
+    assert "loyalty_tier" in _render(summary_table([result], [], verbose=True))
     meta = drift.metadata(result.drift, result.type_errors)
     assert "loyalty_tier" in meta["new_fields"] and "email" in meta["missing_fields"]
     assert "last_login_at (1)" in meta["drift"]

@@ -43,9 +43,19 @@ def truth(running: Any, entity: str, site_id: int) -> dict[int, dict[str, Any]]:
 
 
 def sync(
-    running: Any, engine: Engine, schema: str, entity: str, *, concurrency: int = 8, **kwargs: Any
+    running: Any,
+    engine: Engine,
+    schema: str,
+    entity: str,
+    *,
+    concurrency: int = 8,
+    full: bool = False,
+    **kwargs: Any,
 ) -> EntityResult:
-    """One sync_entity of the first site through a fresh client."""
+    """One sync_entity of the first site through a fresh client; `full=True` says
+    mode="full" (sync_entity's default) where a test wants it said."""
+    if full:
+        kwargs["mode"] = "full"
     with PelcroClient(settings_for(running), concurrency=concurrency) as client:
         return sync_entity(
             client,

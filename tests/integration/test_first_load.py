@@ -6,14 +6,23 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from pelcro_sync.entities import ENTITIES, get_entity
-from pelcro_sync.transform.normalize import normalize
-from pelcro_sync.warehouse.first_load import insert_new, site_is_empty
+from pelcro_sync.entities import ENTITIES, Entity, get_entity
+from pelcro_sync.transform.normalize import NormalizedBatch, normalize
+from pelcro_sync.warehouse import encode
+from pelcro_sync.warehouse.first_load import insert_encoded, site_is_empty
 from pelcro_sync.warehouse.upsert import UpsertCounts, mark_deleted, upsert_batch
 from tests.integration.freshness_helpers import live, rows, sync, truth
 from tests.integration.test_upsert import _records
 
 DIRECT, MERGED = 7001, 7002  # two sites: one loaded each way
+
+
+def insert_new(
+    conn: Connection, *, entity: Entity, site_id: int, batch: NormalizedBatch, schema: str
+) -> UpsertCounts | None:
+    """What a scan of an empty site does with a batch: encode it for the table, COPY it."""
+    encoded = encode.for_table(entity, site_id, batch.frame)
+    return insert_encoded(conn, entity=entity, encoded=encoded, schema=schema)
 
 
 def _table(conn: Connection, schema: str, name: str, site: int) -> dict[int, dict[str, Any]]:

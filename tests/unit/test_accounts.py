@@ -40,7 +40,7 @@ def test_each_account_has_its_own_credential_sites_and_rate() -> None:
     assert beta.settings.site_ids == () and beta.settings.rate_limit is None
     assert beta.settings.base_url == "https://beta.example/api/v1/core"
     for account in (acme, beta):  # shared: the warehouse, its schema, the budget database
-        assert account.settings.database_url == "postgresql://warehouse/db"
+        assert account.settings.database_url == "postgresql+psycopg://warehouse/db"  # normalised
         assert account.settings.schema == "pel"
         assert account.settings.budget_url == "warehouse"
 

@@ -64,3 +64,36 @@ def test_every_wire_type_is_dumped_in_c(into_table: bool) -> None:
         for t in wire
     }
     assert {t: m for t, m in modules.items() if not m.startswith("psycopg_binary")} == {}
+
+
+def test_psycopgs_private_row_encoder_still_writes_the_documented_binary_copy_row() -> None:
+    """encode.py calls `psycopg._copy_base.format_row_binary` (the C encoder behind
+    `Copy.write_row`): psycopg's public API has no way to build a COPY row without a
+    connection, and framing rows in Python is ~6x slower. pyproject.toml caps psycopg at
+    the minor version this was checked with; this fails loudly if a release moves, drops
+    or changes it, so the cap is not raised blindly."""
+    import psycopg
+    from psycopg import _copy_base
+    from psycopg.adapt import PyFormat, Transformer
+
+    assert callable(getattr(_copy_base, "format_row_binary", None)), (
+        f"psycopg {psycopg.__version__} no longer has _copy_base.format_row_binary: "
+        "pelcro_sync/warehouse/encode.py must change before the psycopg pin is raised"
+    )
+    # The C implementation, not the pure-Python fallback (which would halve throughput).
+    assert _copy_base.format_row_binary is not _copy_base._format_row_binary
+    wire = ["int8", "text", "bool", "float8", "int8"]
+    tx = Transformer()
+    tx.set_dumper_types([adapters.types.get_oid(t) for t in wire], pq.Format.BINARY)
+    row = (2**40, "Zoë", True, 1.5, None)
+    out = bytearray()
+    _copy_base.format_row_binary(row, tx, out)
+    # PostgreSQL docs, COPY binary format: int16 field count, then per field an int32
+    # length (-1 for null) and the value's binary form.
+    expected = bytearray(len(wire).to_bytes(2, "big"))
+    for value in tx.dump_sequence(row, [PyFormat.BINARY] * len(wire)):
+        if value is None:
+            expected += (-1).to_bytes(4, "big", signed=True)
+        else:
+            expected += len(value).to_bytes(4, "big") + bytes(value)
+    assert bytes(out) == bytes(expected)
