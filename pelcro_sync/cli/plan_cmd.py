@@ -8,24 +8,20 @@ from rich.table import Table
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.errors import ConfigError
 from pelcro_sync.pipeline import plan_probe
 from pelcro_sync.pipeline.plan import (
     PACING,
     Plan,
     format_duration,
     runs_per_day,
-    schedules_from_env,
+    schedules_of,
 )
 
 
 def run(settings: Settings, *, as_json: bool, console: Console) -> Plan:
     """Measure the account and print the plan."""
     settings.require_credential()
-    try:
-        schedules = schedules_from_env()
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    schedules = schedules_of(settings)
     with PelcroClient(settings) as client:
         plan = plan_probe.measure(
             client, entities=ENTITIES, requested_sites=settings.site_ids, schedules=schedules

@@ -1,15 +1,13 @@
 """The request budget: what a full reconcile and a fast-path run cost, and whether it fits.
 
-The arithmetic (`build`, `propose`, `runs_per_day`, `parse_duration`) is pure; `measure`
+The arithmetic (`build`, `propose`, `runs_per_day`) is pure; `measure`
 alone talks to the API: page 1 with `limit=1` per entity and site to read `meta.total`,
 plus one status-filtered subscriptions count. With `GET /account` that is at most
 2 + entities × sites requests.
 """
 
 import math
-import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,11 +15,15 @@ from typing import Any
 from pelcro_sync.api import filters
 from pelcro_sync.api.pagination import PAGE_SIZE
 from pelcro_sync.api.ratelimit import DEFAULT_MARGIN
+from pelcro_sync.config import (
+    DEFAULT_FAST_CRON,
+    DEFAULT_RECONCILE_CRON,
+    DEFAULT_RECONCILE_WINDOW,
+    Settings,
+)
+from pelcro_sync.errors import ConfigError
 from pelcro_sync.pipeline.reconcile import DEFAULT_MAX_CONFIRM_GETS, NO_GET_BY_ID
 
-DEFAULT_WINDOW = timedelta(hours=6)
-DEFAULT_FAST_CRON = "*/15 * * * *"  # as dagster_project/defs/schedules.py
-DEFAULT_RECONCILE_CRON = "0 3 * * *"
 PACING = 1.0 - DEFAULT_MARGIN  # the client paces at this share of the limit: no 429s
 ACCOUNT_REQUESTS = 1  # GET /account, once a run, for the sites and the limit
 
@@ -40,7 +42,7 @@ class Count:
 class Schedules:
     fast_cron: str = DEFAULT_FAST_CRON
     reconcile_cron: str = DEFAULT_RECONCILE_CRON
-    window: timedelta = DEFAULT_WINDOW
+    window: timedelta = DEFAULT_RECONCILE_WINDOW
 
 
 @dataclass(frozen=True)
@@ -206,24 +208,6 @@ def propose(full: int, *, capacity: int, spare_per_day: float, window: timedelta
     return Proposal(slices, per_slice, per_slice * PAGE_SIZE, 24.0, float(slices), text)
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90m`, `6h`, `1h30m`, `45s`, `1d`; a bare number is minutes. ValueError otherwise."""
-    raw = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        seconds = float(raw) * 60
-    elif raw and re.fullmatch(rf"(?:{_DURATION.pattern}\s*)+", raw):
-        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(raw))
-    else:
-        raise ValueError(f"a duration such as 90m or 6h, not {text!r}")
-    if seconds <= 0:
-        raise ValueError(f"a duration above zero, not {text!r}")
-    return timedelta(seconds=seconds)
-
-
 def format_duration(value: timedelta) -> str:
     """The shortest of `6h`, `90m`, `45s` that says `value` (to the second)."""
     seconds = round(value.total_seconds())
@@ -259,29 +243,20 @@ def _cron_values(spec: str, size: int) -> set[int]:
     return out
 
 
-# -- settings read from the environment ---------------------------------------------------
+# -- the schedules, from the settings -----------------------------------------------------
 
 
-def schedules_from_env(environ: Mapping[str, str] | None = None) -> Schedules:
-    """The crons Dagster schedules by (PELCRO_FAST_CRON, PELCRO_RECONCILE_CRON) and the
-    reconcile window; one-line ValueErrors for malformed values."""
-    env = os.environ if environ is None else environ
-    fast = (env.get("PELCRO_FAST_CRON") or env.get("PELCRO_SYNC_CRON") or "").strip()
-    nightly = (env.get("PELCRO_RECONCILE_CRON") or "").strip()
-    schedules = Schedules(fast or DEFAULT_FAST_CRON, nightly or DEFAULT_RECONCILE_CRON,
-                          reconcile_window(env))  # fmt: skip
-    runs_per_day(schedules.fast_cron), runs_per_day(schedules.reconcile_cron)  # validate
+def schedules_of(settings: Settings) -> Schedules:
+    """The crons Dagster schedules by and the reconcile window, as validated by config.py;
+    a cron this module cannot count runs of is a one-line ConfigError."""
+    schedules = Schedules(settings.fast_cron, settings.reconcile_cron, settings.reconcile_window)
+    for name, cron in (("PELCRO_FAST_CRON", schedules.fast_cron),
+                       ("PELCRO_RECONCILE_CRON", schedules.reconcile_cron)):  # fmt: skip
+        try:
+            runs_per_day(cron)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
     return schedules
-
-
-def reconcile_window(environ: Mapping[str, str]) -> timedelta:
-    """PELCRO_RECONCILE_WINDOW, default 6h. Read here until `Settings` carries it (branch
-    `settings` adds it to config.py); then this reads the setting instead."""
-    raw = (environ.get("PELCRO_RECONCILE_WINDOW") or "").strip()
-    try:
-        return parse_duration(raw) if raw else DEFAULT_WINDOW
-    except ValueError as exc:
-        raise ValueError(f"PELCRO_RECONCILE_WINDOW must be {exc}") from None
 
 
 # -- the subscriptions status pass --------------------------------------------------------

@@ -65,6 +65,6 @@ def test_plan_warns_when_the_reconcile_cannot_finish_in_its_window_and_proposes_
 
 def test_plan_refuses_a_malformed_window_in_one_line(sandbox, env_for):
     result = run("plan", env=env_for(sandbox, PELCRO_RECONCILE_WINDOW="soon"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "PELCRO_RECONCILE_WINDOW must be a duration such as 90m or 6h" in result.stderr

@@ -5,18 +5,17 @@ from datetime import timedelta
 
 import pytest
 
+from pelcro_sync.config import Settings
+from pelcro_sync.errors import ConfigError
 from pelcro_sync.pipeline.plan import (
     PACING,
     Count,
     Schedules,
     build,
-    format_duration,
     live_subscriptions,
     pages_for,
-    parse_duration,
-    reconcile_window,
     runs_per_day,
-    schedules_from_env,
+    schedules_of,
 )
 
 
@@ -43,30 +42,17 @@ def test_a_malformed_cron_is_refused(cron):
         runs_per_day(cron)
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("90m", 5400), ("6h", 21600), ("1h30m", 5400), ("45s", 45), ("1d", 86400), ("30", 1800)],
-)
-def test_durations_parse_and_print_back(text, seconds):
-    assert parse_duration(text) == timedelta(seconds=seconds)
-    assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
-
-
-@pytest.mark.parametrize("text", ["", "six hours", "0m", "6 hours", "-1h"])
-def test_bad_durations_are_refused(text):
-    with pytest.raises(ValueError):
-        parse_duration(text)
-
-
-def test_the_window_comes_from_pelcro_reconcile_window_with_a_one_line_error():
-    assert reconcile_window({}) == timedelta(hours=6)
-    assert reconcile_window({"PELCRO_RECONCILE_WINDOW": "90m"}) == timedelta(minutes=90)
-    with pytest.raises(ValueError, match="PELCRO_RECONCILE_WINDOW must be"):
-        reconcile_window({"PELCRO_RECONCILE_WINDOW": "soon"})
-    s = schedules_from_env({"PELCRO_FAST_CRON": "*/5 * * * *", "PELCRO_RECONCILE_WINDOW": "2h"})
+def test_the_schedules_come_from_the_settings():
+    settings = Settings(fast_cron="*/5 * * * *", reconcile_window=timedelta(hours=2))
+    s = schedules_of(settings)
     assert (s.fast_cron, s.reconcile_cron, s.window) == (
         "*/5 * * * *", "0 3 * * *", timedelta(hours=2),
     )  # fmt: skip
+
+
+def test_a_cron_the_plan_cannot_count_is_one_line_naming_the_variable():
+    with pytest.raises(ConfigError, match=r"^PELCRO_FAST_CRON: "):
+        schedules_of(Settings(fast_cron="61 * * * *"))
 
 
 def counts(customers: int) -> list[Count]:
