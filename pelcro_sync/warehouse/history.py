@@ -98,12 +98,14 @@ def superseded(
     schema: str,
     at: datetime,
 ) -> bool:
-    """Whether history already holds a version of the record that began, or ended, after
-    `at`: a change observed at `at` is older than what the warehouse knows."""
+    """Whether history already holds a version of the record that began, or ended, a
+    second or more after `at`: a change observed at `at` is older than what the warehouse
+    knows. Webhook times are whole seconds, so within the same second the order is
+    unknown: the change applies (as events of one second do, in arrival order)."""
     ent = get_entity(entity) if isinstance(entity, str) else entity
     query = sql.SQL(
         "SELECT EXISTS (SELECT 1 FROM {} WHERE site_id = %(site_id)s AND id = %(id)s"
-        " AND (_valid_from > %(at)s OR _valid_to > %(at)s))"
+        " AND greatest(_valid_from, _valid_to) >= %(at)s::timestamptz + interval '1 second')"
     ).format(_hist(ent, schema))
     params = {"site_id": site_id, "id": record_id, "at": at}
     return bool(conn.exec_driver_sql(query.as_string(), params).scalar())
