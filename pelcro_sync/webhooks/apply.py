@@ -110,7 +110,7 @@ def _apply_one(
              record_id=event.object_id, schema=schema, at=row.created_at)]  # fmt: skip
     won = [s for s in fresh if _claim(conn, schema, event, s, row.created_at)]
     if not won and not fresh:
-        return "stale", "superseded: the warehouse holds a newer version of this object"
+        return "stale", "superseded: a newer version is held (a newer event or a later scan)"
     if not won:
         return "stale", "a newer event for this object was applied already"
     for site_id in won:

@@ -96,7 +96,7 @@ def test_webhook_versions_out_of_order_twice_superseded_and_deleted(
     assert deliver(receiver.url, SECRET, stale) == [200]
     assert apply_pending(pg_engine, schema=schema).stale == 1
     assert _notes(pg_engine, schema, stale) == [
-        "superseded: the warehouse holds a newer version of this object"
+        "superseded: a newer version is held (a newer event or a later scan)"
     ]
     assert versions(pg_engine, schema, "customers", site, cid) == [v1, v2, v3]
 
