@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import dagster as dg
 from sqlalchemy import Connection
 
-from dagster_project.defs import queries
 from dagster_project.defs.assets import asset_key
 from dagster_project.defs.resources import WarehouseResource
-from pelcro_sync.entities import ENTITIES, Entity
+from pelcro_sync.entities import ENTITIES, Entity, get_entity
+from pelcro_sync.warehouse import queries
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 # (table, column) -> the table whose id it names. Reported, not fatal: Pelcro itself can
 # hold references to records of another site or long gone.
@@ -24,13 +25,14 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def _sites(
-    context: dg.AssetCheckExecutionContext, conn: Connection, *, schema: str, entity: str
-) -> list[int]:
+    context: dg.AssetCheckExecutionContext, conn: Connection, *, warehouse: Warehouse,
+    entity: Entity,
+) -> list[int]:  # fmt: skip
     """The run's site partition when it has one, else every site synced so far."""
     partition = context.run.tags.get("dagster/partition")
     if partition is not None:
         return [int(partition)]
-    return sorted(queries.scanned_sites(conn, schema=schema, entity=entity))
+    return sorted(queries.scanned_sites(conn, warehouse=warehouse, entity=entity))
 
 
 def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
@@ -44,11 +46,14 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
     def primary_key_unique(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        with warehouse.engine.connect() as conn:
-            sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
-            dupes = queries.duplicate_keys(
-                conn, schema=warehouse.schema_name, table=entity.name, sites=sites
-            ) if sites else 0  # fmt: skip
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            sites = _sites(context, conn, warehouse=wh, entity=entity)
+            dupes = (
+                queries.duplicate_keys(conn, warehouse=wh, entity=entity, sites=sites)
+                if sites
+                else 0
+            )
         return dg.AssetCheckResult(
             passed=dupes == 0, metadata={"duplicate_keys": dupes, "sites": _label(sites)}
         )
@@ -61,17 +66,17 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
     def row_count_matches_api(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        schema = warehouse.schema_name
-        with warehouse.engine.connect() as conn:
-            totals = queries.scanned_sites(conn, schema=schema, entity=entity.name)
-            sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
-            rows = {s: queries.live_rows(conn, schema=schema, table=entity.name, site_id=s)
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            totals = queries.scanned_sites(conn, warehouse=wh, entity=entity)
+            sites = _sites(context, conn, warehouse=wh, entity=entity)
+            rows = {s: queries.live_rows(conn, warehouse=wh, entity=entity, site_id=s)
                     for s in sites}  # fmt: skip
             mismatched = {str(s): {"rows": rows[s], "api_total": totals.get(s)}
                           for s in sites if totals.get(s) != rows[s]}  # fmt: skip
             # A fast run or a webhook since the scan moves the count legitimately: warn, and
             # let the next reconcile scan decide.
-            moved = any(queries.changed_since_scan(conn, schema=schema, entity=entity.name,
+            moved = any(queries.changed_since_scan(conn, warehouse=wh, entity=entity,
                                                    site_id=int(s)) for s in mismatched)  # fmt: skip
         return dg.AssetCheckResult(
             passed=not mismatched,
@@ -103,11 +108,12 @@ def _reference_check(entity: Entity, column: str, target: str) -> dg.AssetChecks
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        with warehouse.engine.connect() as conn:
-            sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            sites = _sites(context, conn, warehouse=wh, entity=entity)
             missing = queries.unresolved_references(
-                conn, schema=warehouse.schema_name, table=entity.name, column=column,
-                target=target, sites=sites,
+                conn, warehouse=wh, entity=entity, column=column,
+                target=get_entity(target), sites=sites,
             ) if sites else 0  # fmt: skip
         return dg.AssetCheckResult(
             passed=missing == 0,

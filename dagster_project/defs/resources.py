@@ -5,14 +5,12 @@ run config show the variable's name, never its value.
 """
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
-from sqlalchemy import Engine
 
 from pelcro_sync.api import accounts as pelcro_accounts
 from pelcro_sync.api.client import PelcroClient
@@ -27,8 +25,8 @@ from pelcro_sync.config import (
     parse_schema,
     parse_site_ids,
 )
-from pelcro_sync.warehouse import migrate
-from pelcro_sync.warehouse.engine import describe, make_engine, resolve_database_url
+from pelcro_sync.warehouse.engine import resolve_database_url
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
 class PelcroResource(dg.ConfigurableResource):
@@ -120,13 +118,9 @@ def _secret(value: str | None) -> Secret | None:
     return Secret(value) if value else None
 
 
-# Migrations run once per process and (url, schema), before the first write of any step.
-_MIGRATED: set[tuple[str, str]] = set()
-_MIGRATE_LOCK = threading.Lock()
-
-
 class WarehouseResource(dg.ConfigurableResource):
-    """The Postgres warehouse: an engine on a migrated schema, made once per step process.
+    """The Postgres warehouse: a `Warehouse` on a migrated schema, opened once per step
+    process (or sensor tick); a schema already at the latest migration costs one query.
 
     `database_url` unset means the embedded local Postgres, as for the CLI.
     """
@@ -135,29 +129,25 @@ class WarehouseResource(dg.ConfigurableResource):
     # Not `schema`: that name shadows pydantic's BaseModel.schema and warns at every load.
     schema_name: str = DEFAULT_SCHEMA
 
-    _engine: Engine | None = PrivateAttr(default=None)
+    _warehouse: Warehouse | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         schema = parse_schema(self.schema_name)
         url = resolve_database_url(Settings(database_url=self.database_url, schema=schema))
-        with _MIGRATE_LOCK:
-            if (url, schema) not in _MIGRATED:
-                migrate.upgrade(url, schema=schema)
-                _MIGRATED.add((url, schema))
-        self._engine = make_engine(url)
+        self._warehouse = Warehouse.open(url, schema=schema)
         if context.log is not None:
-            context.log.debug(f"warehouse {describe(url)}, schema {schema}")
+            context.log.debug(f"warehouse {self._warehouse.where}")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._warehouse is not None:
+            self._warehouse.dispose()
+            self._warehouse = None
 
     @property
-    def engine(self) -> Engine:
-        if self._engine is None:
+    def warehouse(self) -> Warehouse:
+        if self._warehouse is None:
             raise dg.DagsterInvariantViolationError("WarehouseResource used outside execution")
-        return self._engine
+        return self._warehouse
 
 
 def _env_vars(**fields: str) -> dict[str, Any]:

@@ -2,37 +2,16 @@
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
 
 from pelcro_sync.cli.progress import SyncProgress, summary_table
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.pipeline.runner import open_warehouse, plan, run_tasks
+from pelcro_sync.pipeline.runner import plan, run_tasks
+from pelcro_sync.warehouse import queries
 from pelcro_sync.warehouse.embedded import embedded_url
+from pelcro_sync.warehouse.warehouse import Warehouse, open_warehouse
 
 DEMO_SEED = 7  # the sandbox command's default too, so its key matches the demo's
-
-EXAMPLE_QUERIES = (
-    (
-        "Active subscriptions per plan",
-        """SELECT p.nickname AS plan, count(*) AS active
-             FROM {s}.subscriptions s
-             JOIN {s}.plans p ON p.site_id = s.site_id AND p.id = s.plan
-            WHERE s.status = 'active' AND s._deleted_at IS NULL
-            GROUP BY 1 ORDER BY 2 DESC LIMIT 5""",
-    ),
-    (
-        "Revenue paid by currency (minor units)",
-        """SELECT currency, sum(amount_paid) AS paid, count(*) AS invoices
-             FROM {s}.invoices WHERE status = 'paid' GROUP BY 1 ORDER BY 2 DESC""",
-    ),
-    (
-        "Newest customers with their CRM id from metadata",
-        """SELECT site_id, id, email, metadata->>'crm_id' AS crm_id, created_at
-             FROM {s}.customers WHERE _deleted_at IS NULL
-            ORDER BY created_at DESC NULLS LAST LIMIT 5""",
-    ),
-)
 
 
 def run_demo(*, customers: int, console: Console) -> None:
@@ -66,7 +45,7 @@ def run_demo(*, customers: int, console: Console) -> None:
     console.print(summary_table(results, failures))
     if failures:
         raise failures[0][1]
-    _show_examples(warehouse.engine, schema=settings.schema, console=console)
+    _show_examples(warehouse, console=console)
     _next_steps(console, database_url=database_url, customers=customers, api_key=running.api_key)
 
 
@@ -89,16 +68,14 @@ def _next_steps(console: Console, *, database_url: str, customers: int, api_key:
     )
 
 
-def _show_examples(engine, *, schema: str, console: Console) -> None:
-    for title, sql in EXAMPLE_QUERIES:
-        query = sql.format(s=f'"{schema}"')
-        with engine.connect() as conn:
-            result = conn.execute(text(query))
-            table = Table(title=title, title_justify="left")
-            columns = list(result.keys())
-            for col in columns:
-                table.add_column(col)
-            for row in result:
-                table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(f"[dim]{' '.join(query.split())}[/]", soft_wrap=True)
+def _show_examples(warehouse: Warehouse, *, console: Console) -> None:
+    with warehouse.connect() as conn:
+        done = queries.examples(conn, warehouse=warehouse)
+    for example in done:
+        table = Table(title=example.title, title_justify="left")
+        for col in example.columns:
+            table.add_column(col)
+        for row in example.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(f"[dim]{example.text}[/]", soft_wrap=True)
         console.print(table)

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
 from psycopg import sql
 from sqlalchemy import Connection
 
-from pelcro_sync.entities import Entity, get_entity
+from pelcro_sync.entities import Entity
 from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import encode
+from pelcro_sync.warehouse.sql import driver
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class UpsertCounts:
 def upsert_batch(
     conn: Connection,
     *,
-    entity: Entity | str,
+    warehouse: Warehouse,
+    entity: Entity,
     site_id: int,
     batch: NormalizedBatch,
-    schema: str,
     synced_at: datetime | None = None,
     track_seen: bool = False,
 ) -> UpsertCounts:
@@ -52,25 +53,25 @@ def upsert_batch(
     unchanged, in the same statement. The rows written need no entry: their fresh
     `_synced_at` tells delete detection the scan saw them, so a first load records none.
     """
-    ent = get_entity(entity) if isinstance(entity, str) else entity
-    encoded = encode.for_stage(ent, batch.frame)
-    return merge_encoded(conn, entity=ent, site_id=site_id, encoded=encoded, schema=schema,
-                         synced_at=synced_at, track_seen=track_seen)  # fmt: skip
+    encoded = encode.for_stage(entity, batch.frame)
+    return merge_encoded(conn, warehouse=warehouse, entity=entity, site_id=site_id,
+                         encoded=encoded, synced_at=synced_at, track_seen=track_seen)  # fmt: skip
 
 
 def merge_encoded(
     conn: Connection,
     *,
+    warehouse: Warehouse,
     entity: Entity,
     site_id: int,
     encoded: encode.Encoded,
-    schema: str,
     synced_at: datetime | None = None,
     track_seen: bool = False,
 ) -> UpsertCounts:
     """`upsert_batch` of a batch already encoded for the staging table (`encode.for_stage`)."""
     if encoded.rows == 0:
         return UpsertCounts()
+    schema = warehouse.schema
     stage = sql.Identifier(f"_stage_{entity.name}")
     with driver(conn).cursor() as cur:
         cur.execute(_stage_ddl(entity, stage))
@@ -87,17 +88,17 @@ def merge_encoded(
 def mark_deleted(
     conn: Connection,
     *,
-    entity: Entity | str,
+    warehouse: Warehouse,
+    entity: Entity,
     site_id: int,
     ids: Iterable[int],
-    schema: str,
     deleted_at: datetime | None = None,
 ) -> int:
     """Set `_deleted_at` on the given live rows (already-deleted ones keep their date)."""
     query = sql.SQL(
         "UPDATE {} SET _deleted_at = coalesce(%(at)s::timestamptz, now())"
         " WHERE site_id = %(site_id)s AND id = ANY(%(ids)s::bigint[]) AND _deleted_at IS NULL"
-    ).format(_table(entity, schema))
+    ).format(_table(entity, warehouse.schema))
     params = {"at": deleted_at, "site_id": site_id, "ids": [int(i) for i in ids]}
     with driver(conn).cursor() as cur:
         cur.execute(query, params)
@@ -105,13 +106,13 @@ def mark_deleted(
 
 
 def iter_live_ids(
-    conn: Connection, *, entity: Entity | str, site_id: int, schema: str, chunk: int = 50_000
+    conn: Connection, *, warehouse: Warehouse, entity: Entity, site_id: int, chunk: int = 50_000
 ) -> Iterator[int]:
     """Ids of rows not marked deleted, ascending, read in primary-key order chunk by chunk."""
     query = sql.SQL(
         "SELECT id FROM {} WHERE site_id = %(site_id)s AND id > %(after)s"
         " AND _deleted_at IS NULL ORDER BY id LIMIT %(chunk)s"
-    ).format(_table(entity, schema))
+    ).format(_table(entity, warehouse.schema))
     after = -(2**63)
     with driver(conn).cursor() as cur:
         while True:
@@ -123,24 +124,18 @@ def iter_live_ids(
             after = ids[-1]
 
 
-def live_ids(conn: Connection, *, entity: Entity | str, site_id: int, schema: str) -> set[int]:
+def live_ids(conn: Connection, *, warehouse: Warehouse, entity: Entity, site_id: int) -> set[int]:
     """All ids of rows not marked deleted for one site."""
-    return set(iter_live_ids(conn, entity=entity, site_id=site_id, schema=schema))
+    return set(iter_live_ids(conn, warehouse=warehouse, entity=entity, site_id=site_id))
 
 
-def driver(conn: Connection) -> psycopg.Connection:
-    """The psycopg connection under `conn`, in a transaction SQLAlchemy knows of."""
-    if not conn.in_transaction():
-        conn.begin()  # so SQLAlchemy knows of the transaction the caller will commit
-    return conn.connection.driver_connection  # type: ignore[return-value]
-
-
-def _table(entity: Entity | str, schema: str) -> sql.Identifier:
-    name = entity if isinstance(entity, str) else entity.name
-    return sql.Identifier(schema, get_entity(name).name)
+def _table(entity: Entity, schema: str) -> sql.Identifier:
+    return sql.Identifier(schema, entity.name)
 
 
 # Rendered statements per (entity, schema): composing them costs more than a page's COPY.
+# Process-wide on purpose: a statement is a pure function of its key, immutable, and so
+# shared safely by every warehouse and thread (a few dozen keys at most).
 _SQL_CACHE: dict[tuple[str, ...], sql.SQL] = {}
 
 
