@@ -25,9 +25,12 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def _sites(
-    context: dg.AssetCheckExecutionContext, conn: Connection, *, warehouse: Warehouse,
+    context: dg.AssetCheckExecutionContext,
+    conn: Connection,
+    *,
+    warehouse: Warehouse,
     entity: Entity,
-) -> list[int]:  # fmt: skip
+) -> list[int]:
     """The run's site partition when it has one, else every site synced so far."""
     partition = context.run.tags.get("dagster/partition")
     if partition is not None:
@@ -40,9 +43,10 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
     key = asset_key(entity)
 
     @dg.asset_check(
-        asset=key, name="primary_key_unique",
+        asset=key,
+        name="primary_key_unique",
         description="No two rows share (site_id, id).",
-    )  # fmt: skip
+    )
     def primary_key_unique(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
@@ -59,10 +63,11 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
         )
 
     @dg.asset_check(
-        asset=key, name="row_count_matches_api",
+        asset=key,
+        name="row_count_matches_api",
         description="Rows not deleted, per site, equal the API's meta.total at the last "
         "complete scan.",
-    )  # fmt: skip
+    )
     def row_count_matches_api(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
@@ -70,14 +75,20 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
         with wh.connect() as conn:
             totals = queries.scanned_sites(conn, warehouse=wh, entity=entity)
             sites = _sites(context, conn, warehouse=wh, entity=entity)
-            rows = {s: queries.live_rows(conn, warehouse=wh, entity=entity, site_id=s)
-                    for s in sites}  # fmt: skip
-            mismatched = {str(s): {"rows": rows[s], "api_total": totals.get(s)}
-                          for s in sites if totals.get(s) != rows[s]}  # fmt: skip
+            rows = {
+                s: queries.live_rows(conn, warehouse=wh, entity=entity, site_id=s) for s in sites
+            }
+            mismatched = {
+                str(s): {"rows": rows[s], "api_total": totals.get(s)}
+                for s in sites
+                if totals.get(s) != rows[s]
+            }
             # A fast run or a webhook since the scan moves the count legitimately: warn, and
             # let the next reconcile scan decide.
-            moved = any(queries.changed_since_scan(conn, warehouse=wh, entity=entity,
-                                                   site_id=int(s)) for s in mismatched)  # fmt: skip
+            moved = any(
+                queries.changed_since_scan(conn, warehouse=wh, entity=entity, site_id=int(s))
+                for s in mismatched
+            )
         return dg.AssetCheckResult(
             passed=not mismatched,
             severity=dg.AssetCheckSeverity.WARN if moved else dg.AssetCheckSeverity.ERROR,
@@ -111,10 +122,18 @@ def _reference_check(entity: Entity, column: str, target: str) -> dg.AssetChecks
         wh = warehouse.warehouse
         with wh.connect() as conn:
             sites = _sites(context, conn, warehouse=wh, entity=entity)
-            missing = queries.unresolved_references(
-                conn, warehouse=wh, entity=entity, column=column,
-                target=get_entity(target), sites=sites,
-            ) if sites else 0  # fmt: skip
+            missing = (
+                queries.unresolved_references(
+                    conn,
+                    warehouse=wh,
+                    entity=entity,
+                    column=column,
+                    target=get_entity(target),
+                    sites=sites,
+                )
+                if sites
+                else 0
+            )
         return dg.AssetCheckResult(
             passed=missing == 0,
             severity=dg.AssetCheckSeverity.WARN,

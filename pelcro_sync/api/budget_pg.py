@@ -179,6 +179,8 @@ class PostgresBudget:
         return f"PostgresBudget(account={self.account_key}, per_minute={self.per_minute:g})"
 
 
+# Process-wide on purpose: the DDL is idempotent, and once per database is enough; every
+# client checking again would take the advisory lock below on each budget it opens.
 _ENSURED: set[str] = set()
 
 
@@ -216,6 +218,8 @@ def budget_url(settings: Settings) -> str | None:
     return normalize_url(raw, name="PELCRO_BUDGET_URL")
 
 
+# Process-wide on purpose: the clients of one account share one budget connection and its
+# rate, rather than a connection each.
 _BUDGETS: dict[tuple[str, str], PostgresBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 

@@ -18,7 +18,7 @@ import orjson
 from pelcro_sync.api import budget_pg, pagination, ratelimit, retry
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.config import Settings
-from pelcro_sync.entities import Entity, get_entity
+from pelcro_sync.entities import Entity
 from pelcro_sync.errors import MalformedBodyError, TransportError, error_from_response
 from pelcro_sync.redact import redact
 
@@ -167,15 +167,14 @@ class PelcroClient:
 
     # -- records ---------------------------------------------------------------------------
 
-    def get(self, entity: Entity | str, site_id: int, record_id: int) -> dict[str, Any]:
+    def get(self, entity: Entity, site_id: int, record_id: int) -> dict[str, Any]:
         """One record by id (`{"data": {...}}`), every field kept."""
-        entity = _entity(entity)
         path = entity.get_path.format(id=int(record_id))
         return self.request_json("GET", path, params={"site_id": site_id})["data"]
 
     def iter_pages(
         self,
-        entity: Entity | str,
+        entity: Entity,
         *,
         site_id: int,
         sort: str | object | None = _SCAN_SORT,
@@ -185,7 +184,6 @@ class PelcroClient:
     ) -> Iterator[Page]:
         """Pages of one entity for one site, in order; `sort` defaults to `entity.scan_sort`
         (pass `entity.newest_first` for the fast path, None for the API's default order)."""
-        entity = _entity(entity)
         order = entity.scan_sort if sort is _SCAN_SORT else sort
         assert order is None or isinstance(order, str)
 
@@ -344,10 +342,6 @@ def _tls_context() -> ssl.SSLContext:
     """The certificate-verifying TLS context every client shares: httpx would load the CA
     bundle for each client (~25 ms), and a run makes one client per entity and site."""
     return httpx.create_ssl_context()
-
-
-def _entity(entity: Entity | str) -> Entity:
-    return get_entity(entity) if isinstance(entity, str) else entity
 
 
 def _where(method: str, path: str, params: Mapping[str, Any]) -> str:

@@ -118,8 +118,13 @@ def detect_deletes(
         tombstones.drop_candidates(conn, ids=ids, **key)
     if len(ids) < candidates:
         left = candidates - len(ids)
-        log.info("%s site %s: %s candidates left for the next scan (GET cap %s)",
-                 entity.name, site_id, left, policy.max_confirm_gets)  # fmt: skip
+        log.info(
+            "%s site %s: %s candidates left for the next scan (GET cap %s)",
+            entity.name,
+            site_id,
+            left,
+            policy.max_confirm_gets,
+        )
     return outcome
 
 

@@ -54,10 +54,16 @@ def full_scan(
     with ExitStack() as stack:
         connections = [stack.enter_context(warehouse.connect()) for _ in range(SCAN_WRITERS)]
         writes = [
-            _scan_writer(c, warehouse=warehouse, entity=entity, result=result,
-                         merge_only=merge_only, clock=clock)
+            _scan_writer(
+                c,
+                warehouse=warehouse,
+                entity=entity,
+                result=result,
+                merge_only=merge_only,
+                clock=clock,
+            )
             for c in connections
-        ]  # fmt: skip
+        ]
         writer = stack.enter_context(
             batching.PageWriter(
                 writes,
@@ -72,8 +78,13 @@ def full_scan(
             if on_page is not None:
                 on_page(result, page)
     with warehouse.begin() as conn:
-        state.complete_scan(conn, warehouse=warehouse, site_id=site_id, entity=entity,
-                            total=last_page.total if last_page else 0)  # fmt: skip
+        state.complete_scan(
+            conn,
+            warehouse=warehouse,
+            site_id=site_id,
+            entity=entity,
+            total=last_page.total if last_page else 0,
+        )
     return clock.started_at
 
 
@@ -95,8 +106,9 @@ class _Batch:
     ids: frozenset[int]
 
 
-def _prepare(entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
-             ) -> _Batch:  # fmt: skip
+def _prepare(
+    entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
+) -> _Batch:
     # One frame for the batch: far cheaper per record than a frame per page. Encoded here,
     # on the prepare thread, so that a transaction only sends bytes: it holds its locks
     # (and the next batch's turn) for less time.
@@ -139,21 +151,33 @@ def _scan_writer(
                 tombstones.clear_seen(conn, warehouse=warehouse, site_id=site_id, entity=entity)
             counts = None
             if encoded.into_table and not merge_only.is_set():
-                counts = first_load.insert_encoded(conn, warehouse=warehouse, entity=entity,
-                                                   encoded=encoded)  # fmt: skip
+                counts = first_load.insert_encoded(
+                    conn, warehouse=warehouse, entity=entity, encoded=encoded
+                )
                 if counts is None:
                     merge_only.set()
             if counts is None:
                 if encoded.into_table:  # rare: a key was there after all
                     encoded = encode.for_stage(entity, batch.frame)
-                counts = merge_encoded(conn, warehouse=warehouse, entity=entity, site_id=site_id,
-                                       encoded=encoded, track_seen=True)  # fmt: skip
+                counts = merge_encoded(
+                    conn,
+                    warehouse=warehouse,
+                    entity=entity,
+                    site_id=site_id,
+                    encoded=encoded,
+                    track_seen=True,
+                )
             turn.wait()  # the checkpoint moves past committed pages only
             clock.started_at = state.save_progress(
-                conn, warehouse=warehouse, site_id=site_id, entity=entity, run_id=result.run_id,
-                next_page=pages[-1].number + 1, sort=entity.scan_sort or "",
+                conn,
+                warehouse=warehouse,
+                site_id=site_id,
+                entity=entity,
+                run_id=result.run_id,
+                next_page=pages[-1].number + 1,
+                sort=entity.scan_sort or "",
                 max_id=max(prepared.ids, default=None),
-            )  # fmt: skip
+            )
         result.add_written(batch, counts)  # still this batch's turn: no other thread adds
 
     return write

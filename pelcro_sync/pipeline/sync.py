@@ -138,10 +138,14 @@ class _Run:
                 self._reconcile(result, on_page=on_page)
             with wh.begin() as conn:
                 state.remember_drift(
-                    conn, warehouse=wh, site_id=site_id, entity=entity,
+                    conn,
+                    warehouse=wh,
+                    site_id=site_id,
+                    entity=entity,
                     known=self.current.drift_baseline if self.current else None,
-                    new=set(result.drift.new_fields), missing=set(result.drift.missing_fields),
-                )  # fmt: skip
+                    new=set(result.drift.new_fields),
+                    missing=set(result.drift.missing_fields),
+                )
             result.status = "succeeded"
         except BaseException as exc:
             result.status = "failed"
@@ -159,17 +163,30 @@ class _Run:
         start_page = resume_page(entity, self.current)
         if start_page > 1:
             result.resumed_from_page = start_page
-            log.info("%s site %s: resuming the unfinished scan at page %s",
-                     entity.name, site_id, start_page)  # fmt: skip
+            log.info(
+                "%s site %s: resuming the unfinished scan at page %s",
+                entity.name,
+                site_id,
+                start_page,
+            )
         started = scan.full_scan(
-            self.client, warehouse=self.warehouse, entity=entity, site_id=site_id,
-            start_page=start_page, result=result, on_page=on_page,
+            self.client,
+            warehouse=self.warehouse,
+            entity=entity,
+            site_id=site_id,
+            start_page=start_page,
+            result=result,
+            on_page=on_page,
             started_at=self.current.scan_started_at if self.current else None,
-        )  # fmt: skip
+        )
         outcome = reconcile.detect_deletes(
-            self.client, warehouse=self.warehouse, entity=entity, site_id=site_id,
-            policy=self.policy, since=started,
-        )  # fmt: skip
+            self.client,
+            warehouse=self.warehouse,
+            entity=entity,
+            site_id=site_id,
+            policy=self.policy,
+            since=started,
+        )
         result.deleted += outcome.marked
         result.delete_candidates = outcome.candidates
         result.confirm_gets = outcome.confirm_gets

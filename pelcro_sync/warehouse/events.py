@@ -96,8 +96,7 @@ def claim(
     return bool(q.rows(conn, query, (site_id, entity.name, object_id, created, event_id)))
 
 
-def mark(conn: Connection, *, warehouse: Warehouse, event_id: str, failed: bool, note: str
-         ) -> None:  # fmt: skip
+def mark(conn: Connection, *, warehouse: Warehouse, event_id: str, failed: bool, note: str) -> None:
     """Close an event: applied now (with `note`), or failed with `note` as the reason."""
     done = "apply_error = %(note)s" if failed else "apply_note = %(note)s, applied_at = now()"
     query = sql.SQL("UPDATE {} SET {} WHERE event_id = %(id)s").format(

@@ -24,8 +24,7 @@ from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql
 from pelcro_sync.warehouse.warehouse import Warehouse
 
 
-def site_is_empty(conn: Connection, *, warehouse: Warehouse, entity: Entity, site_id: int
-                  ) -> bool:  # fmt: skip
+def site_is_empty(conn: Connection, *, warehouse: Warehouse, entity: Entity, site_id: int) -> bool:
     """Whether the table holds no row of this site, live or deleted: a first load."""
     query = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE site_id = %s)").format(
         warehouse.table(entity.name)

@@ -103,14 +103,15 @@ def finish_run(
     }
     query = sql.SQL("UPDATE {} SET {} WHERE run_id = %(run_id)s RETURNING site_id, entity").format(
         warehouse.table(SYNC_RUNS),
-        sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k))
-                           for k in values),
-    )  # fmt: skip
+        sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+        ),
+    )
     done = q.rows(conn, query, {**values, "run_id": run_id})
     if done and status == "succeeded":
-        site_id, entity = done[0]
-        _upsert_state(conn, warehouse=warehouse, site_id=site_id, entity=entity,
-                      values={"last_success_at": finished_at})  # fmt: skip
+        site_id, name = done[0]
+        success = {"last_success_at": finished_at}
+        _upsert_state(conn, warehouse=warehouse, site_id=site_id, entity_name=name, values=success)
 
 
 def _upsert_state(
@@ -118,7 +119,7 @@ def _upsert_state(
     *,
     warehouse: Warehouse,
     site_id: int,
-    entity: str,
+    entity_name: str,
     values: Mapping[str, Any],
     on_update: Mapping[str, sql.Composable] | None = None,
     returning: str | None = None,
@@ -127,7 +128,7 @@ def _upsert_state(
     (`s` is the row as it was). A value that is a `sql.Composable` is SQL, not a parameter.
     The new value of column `returning`, when one is named."""
     names = ["site_id", "entity", "updated_at", *values]
-    params = {"site_id": site_id, "entity": entity, "updated_at": _now()}
+    params = {"site_id": site_id, "entity": entity_name, "updated_at": _now()}
     given: list[sql.Composable] = [sql.Placeholder(n) for n in names[:3]]
     for name, value in values.items():
         if isinstance(value, sql.Composable):
@@ -184,7 +185,7 @@ def save_progress(
         conn,
         warehouse=warehouse,
         site_id=site_id,
-        entity=entity.name,
+        entity_name=entity.name,
         values={
             "scan_run_id": run_id,
             "scan_next_page": next_page,
@@ -215,7 +216,7 @@ def complete_scan(
         conn,
         warehouse=warehouse,
         site_id=site_id,
-        entity=entity.name,
+        entity_name=entity.name,
         values={
             "last_complete_scan_at": finished_at or _now(),
             "last_complete_scan_total": total,
@@ -305,5 +306,10 @@ def remember_drift(
         "missing": sorted(set(known.get("missing", ())) | missing),
     }
     if merged != known:
-        _upsert_state(conn, warehouse=warehouse, site_id=site_id, entity=entity.name,
-                      values={"drift_baseline": Jsonb(merged)})  # fmt: skip
+        _upsert_state(
+            conn,
+            warehouse=warehouse,
+            site_id=site_id,
+            entity_name=entity.name,
+            values={"drift_baseline": Jsonb(merged)},
+        )

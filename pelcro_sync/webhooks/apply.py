@@ -66,8 +66,13 @@ def apply_pending(
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
                 if outcome == "applied" and row.type.endswith(".deleted"):
                     counts.deleted += 1
-                events.mark(conn, warehouse=warehouse, event_id=row.event_id,
-                            failed=outcome == "failed", note=note)  # fmt: skip
+                events.mark(
+                    conn,
+                    warehouse=warehouse,
+                    event_id=row.event_id,
+                    failed=outcome == "failed",
+                    note=note,
+                )
         if len(rows) < CHUNK:
             break
     return counts
@@ -99,9 +104,16 @@ def _apply_one(
     won = [
         site_id
         for site_id in sites
-        if events.claim(conn, warehouse=warehouse, site_id=site_id, entity=entity,
-                        object_id=object_id, created=row.created_at, event_id=event.event_id)
-    ]  # fmt: skip
+        if events.claim(
+            conn,
+            warehouse=warehouse,
+            site_id=site_id,
+            entity=entity,
+            object_id=object_id,
+            created=row.created_at,
+            event_id=event.event_id,
+        )
+    ]
     if not won:
         return "stale", "a newer event for this object was applied already"
     for site_id in won:
@@ -124,5 +136,11 @@ def _write(
         batch = normalize(entity, [event.object])
         upsert_batch(conn, warehouse=warehouse, entity=entity, site_id=site_id, batch=batch)
     if event.is_deletion:
-        mark_deleted(conn, warehouse=warehouse, entity=entity, site_id=site_id,
-                     ids=[event.object_id], deleted_at=created)  # fmt: skip
+        mark_deleted(
+            conn,
+            warehouse=warehouse,
+            entity=entity,
+            site_id=site_id,
+            ids=[event.object_id],
+            deleted_at=created,
+        )

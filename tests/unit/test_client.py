@@ -129,7 +129,7 @@ def test_rate_limit_and_site_ids_from_account_or_settings() -> None:
 def test_get_sends_site_id_and_keeps_every_field() -> None:
     api = Api()
     client, _ = make(api)
-    assert client.get("customers", 11, 5) == {"id": 5, "x": 1}
+    assert client.get(get_entity("customers"), 11, 5) == {"id": 5, "x": 1}
     assert api.requests[0].url.params["site_id"] == "11"
 
 
@@ -216,7 +216,7 @@ def test_persistent_502_ends_in_server_error_after_the_attempt_cap() -> None:
     api = Api(script=[httpx.Response(502, content=HTML_502)] * 10)
     client, sleeps = make(api)
     with pytest.raises(ServerError, match="502") as info:
-        client.get("customers", 1, 5)
+        client.get(get_entity("customers"), 1, 5)
     assert "<" not in str(info.value) and len(api.requests) == 6 and len(sleeps) == 5
 
 
@@ -224,7 +224,7 @@ def test_persistent_dropped_connection_ends_in_transport_error() -> None:
     api = Api(script=[httpx.RemoteProtocolError("peer closed", request=REQ)] * 10)
     client, _ = make(api)
     with pytest.raises(TransportError, match="GET /customers/5\\?site_id=1"):
-        client.get("customers", 1, 5)
+        client.get(get_entity("customers"), 1, 5)
     assert len(api.requests) == 6
 
 
