@@ -53,7 +53,7 @@ def shared() -> Iterator[Running]:
 
 def read_all(client: PelcroClient, entity: str, site: int) -> tuple[list[dict], int | None]:
     records, total = [], None
-    for page in client.iter_pages(entity, site_id=site):
+    for page in client.iter_pages(get_entity(entity), site_id=site):
         records.extend(page.records)
         total = page.total if total is None else total
     return records, total
@@ -148,7 +148,7 @@ def test_concurrent_entities_under_a_rate_limit_get_no_429(short_window: float) 
 
 def _read_until(client: PelcroClient, entity: str, site: int, deadline: float) -> None:
     while time.monotonic() < deadline:
-        pages = client.iter_pages(entity, site_id=site)
+        pages = client.iter_pages(get_entity(entity), site_id=site)
         for _ in pages:
             if time.monotonic() >= deadline:
                 pages.close()  # type: ignore[attr-defined]
