@@ -186,3 +186,25 @@ def test_a_sync_runs_with_the_collector_relaxed_and_restores_it(
         )
     assert seen and min(seen) >= collector.SYNC_THRESHOLD
     assert gc.get_threshold() == before
+
+
+def test_a_full_sync_reads_its_state_row_once(
+    sandbox, pg_engine: Engine, schema: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The row is read at the start and handed down: mode, resume page, scan clock and drift
+    baseline all come from that one read (four reads before the Warehouse handle)."""
+    reads: list[str] = []
+    original = state.get_state
+
+    def counted(conn, **kwargs):
+        reads.append(kwargs["entity"].name)
+        return original(conn, **kwargs)
+
+    monkeypatch.setattr(state, "get_state", counted)
+    entity, site = get_entity("plans"), sandbox.site_ids[0]
+    with PelcroClient(settings_for(sandbox)) as client:
+        for _ in range(2):  # a first load, then a full reconcile with delete detection
+            result = sync_entity(client, warehouse=warehouse_of(pg_engine, schema), entity=entity,
+                                 site_id=site, mode="full")  # fmt: skip
+            assert result.status == "succeeded"
+    assert reads == ["plans", "plans"]
