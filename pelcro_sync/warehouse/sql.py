@@ -52,7 +52,3 @@ def run(conn: Connection, query: Query, params: Params = None) -> int:
         cur.execute(query, params)
         return cur.rowcount
 
-
-def table(schema: str, name: str) -> sql.Identifier:
-    """`"schema"."name"`, quoted."""
-    return sql.Identifier(schema, name)
