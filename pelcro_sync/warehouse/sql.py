@@ -51,4 +51,3 @@ def run(conn: Connection, query: Query, params: Params = None) -> int:
     with driver(conn).cursor() as cur:
         cur.execute(query, params)
         return cur.rowcount
-
