@@ -99,12 +99,13 @@ def warm(sb: RemoteSandbox, site: int, entities: Sequence[str]) -> float:
     while the pipeline is measured (in production the API's CPU is not ours); seconds."""
     from pelcro_sync.api.client import PelcroClient
     from pelcro_sync.config import Secret, Settings
+    from pelcro_sync.entities import get_entity
 
     settings = Settings(api_key=Secret(sb.api_key), base_url=sb.base_url, rate_limit=1_000_000)
     start = time.perf_counter()
     with PelcroClient(settings) as client:
         for name in entities:
-            for _ in client.iter_pages(name, site_id=site):
+            for _ in client.iter_pages(get_entity(name), site_id=site):
                 pass
     return time.perf_counter() - start
 

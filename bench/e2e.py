@@ -39,16 +39,15 @@ def _sync_child(
     from bench import stages
     from pelcro_sync.config import Secret, Settings
     from pelcro_sync.entities import get_entity
-    from pelcro_sync.pipeline.runner import Warehouse, plan, run_tasks
-    from pelcro_sync.warehouse.engine import make_engine
+    from pelcro_sync.pipeline.runner import plan, run_tasks
+    from pelcro_sync.warehouse.warehouse import Warehouse
 
     stages.install()
     settings = Settings(
         api_key=Secret(api_key), base_url=base_url, rate_limit=1_000_000, site_ids=(site,),
         database_url=url, schema=SCHEMA,
     )  # fmt: skip
-    engine = make_engine(url)
-    warehouse = Warehouse(url=url, engine=engine, schema=SCHEMA)
+    warehouse = Warehouse.open(url, schema=SCHEMA)  # migrated by `prepare`: one query
     tasks = plan([get_entity(e) for e in entities], [site])
     profiler = None
     if profile:
@@ -62,7 +61,7 @@ def _sync_child(
     if profiler is not None:
         profiler.stop()
         Path(profile).write_text(profiler.output_text(unicode=True, show_all=False))  # type: ignore[arg-type]
-    engine.dispose()
+    warehouse.dispose()
     if failures:
         raise RuntimeError(f"sync failed: {failures[0][1]!r}")
     return {

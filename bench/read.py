@@ -20,6 +20,7 @@ from pelcro_sandbox.sandbox import Sandbox
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.api.ratelimit import reset_shared_budgets
 from pelcro_sync.config import Secret, Settings
+from pelcro_sync.entities import get_entity
 
 PACED_ENTITIES = ("customers", "invoices", "charges", "addresses")
 
@@ -50,7 +51,7 @@ def _read_until(client: PelcroClient, entity: str, site: int, deadline: float, o
     """Read `entity` over and over until the deadline; count records."""
     records = 0
     while time.monotonic() < deadline:
-        pages = client.iter_pages(entity, site_id=site)
+        pages = client.iter_pages(get_entity(entity), site_id=site)
         for page in pages:
             records += len(page.records)
             if time.monotonic() >= deadline:
@@ -165,7 +166,7 @@ def unthrottled(args: argparse.Namespace) -> dict[str, Any]:
             deadline = start + args.unthrottled_seconds
             records = 0
             for entity in ("customers", "invoices", "charges"):
-                for page in c.iter_pages(entity, site_id=site):
+                for page in c.iter_pages(get_entity(entity), site_id=site):
                     records += len(page.records)
                 if time.monotonic() >= deadline:
                     break

@@ -30,6 +30,7 @@ from pelcro_sync.warehouse.encode import STAGE_TYPES, _wire_values
 from pelcro_sync.warehouse.first_load import insert_encoded
 from pelcro_sync.warehouse.schema import build_metadata
 from pelcro_sync.warehouse.upsert import upsert_batch
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 LOCAL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SCHEMA = "pelcro"
@@ -111,13 +112,20 @@ def plain_copy(engine: Engine, batches: list[NormalizedBatch]) -> None:
                     copy.write_row(row)
 
 
+def _warehouse(engine: Engine) -> Warehouse:
+    """The bench's throwaway database as a `Warehouse` (its tables made by `build_metadata`)."""
+    return Warehouse(url=str(engine.url), engine=engine, schema=SCHEMA)
+
+
 def load_direct(engine: Engine, batches: list[NormalizedBatch]) -> None:
     """A first load as a scan of an empty site writes it: COPY into the table per batch."""
     entity = get_entity("customers")
     for batch in batches:
         with engine.begin() as conn:
             encoded = encode.for_table(entity, SITE, batch.frame)
-            counts = insert_encoded(conn, entity=entity, encoded=encoded, schema=SCHEMA)
+            counts = insert_encoded(
+                conn, warehouse=_warehouse(engine), entity=entity, encoded=encoded
+            )
             assert counts is not None, "a key was already there: the table was not empty"
 
 
@@ -127,7 +135,9 @@ def load(engine: Engine, batches: list[NormalizedBatch]) -> list[int]:
     written = []
     for batch in batches:
         with engine.begin() as conn:
-            counts = upsert_batch(conn, entity=entity, site_id=SITE, batch=batch, schema=SCHEMA)
+            counts = upsert_batch(
+                conn, warehouse=_warehouse(engine), entity=entity, site_id=SITE, batch=batch
+            )
             written.append(counts.written)
     return written
 

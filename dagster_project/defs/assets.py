@@ -5,7 +5,6 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_project.defs import queries
 from dagster_project.defs.partitions import SITE_PARTITIONS
 from dagster_project.defs.resources import PelcroResource, WarehouseResource
 from pelcro_sync import dictionary
@@ -20,6 +19,7 @@ from pelcro_sync.errors import (
 from pelcro_sync.pipeline.reconcile import DeleteSafetyError
 from pelcro_sync.pipeline.sync import EntityResult, Mode, sync_entity
 from pelcro_sync.transform import drift
+from pelcro_sync.warehouse import queries
 from pelcro_sync.warehouse.locks import SyncInProgressError
 
 GROUP = "pelcro"
@@ -102,12 +102,7 @@ def build_entity_asset(entity: Entity) -> dg.AssetsDefinition:
         try:
             with pelcro.get_client(site_id=site_id) as client:
                 result = sync_entity(
-                    client,
-                    engine=warehouse.engine,
-                    entity=entity,
-                    site_id=site_id,
-                    schema=warehouse.schema_name,
-                    mode=mode,
+                    client, warehouse=warehouse.warehouse, entity=entity, site_id=site_id, mode=mode
                 )
         except PERMANENT as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -120,15 +115,13 @@ def result_metadata(
     result: EntityResult, entity: Entity, warehouse: WarehouseResource
 ) -> dict[str, Any]:
     """What one sync did, the rows the site now has, and a small preview (no secrets, no PII)."""
-    schema = warehouse.schema_name
-    with warehouse.engine.connect() as conn:
-        rows = queries.live_rows(conn, schema=schema, table=entity.name, site_id=result.site_id)
-        preview = queries.preview_markdown(
-            conn, schema=schema, entity=entity, site_id=result.site_id
-        )
+    wh = warehouse.warehouse
+    with wh.connect() as conn:
+        rows = queries.live_rows(conn, warehouse=wh, entity=entity, site_id=result.site_id)
+        preview = queries.preview_rows(conn, warehouse=wh, entity=entity, site_id=result.site_id)
     return {
         "dagster/row_count": rows,
-        "dagster/table_name": f"{schema}.{entity.name}",
+        "dagster/table_name": f"{wh.schema}.{entity.name}",
         "site_id": result.site_id,
         "mode": result.mode,
         "status": result.status,
@@ -151,8 +144,21 @@ def result_metadata(
         "retries": result.retries,
         "duration_s": round(result.duration_s, 3),
         "resumed_from_page": result.resumed_from_page,
-        "preview": dg.MetadataValue.md(preview),
+        "preview": dg.MetadataValue.md(preview_markdown(queries.preview_columns(entity), preview)),
     }
+
+
+def preview_markdown(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """A markdown table of a few rows, cells cut short and kept on one line."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ")[:40]
 
 
 ENTITY_ASSETS: list[dg.AssetsDefinition] = [build_entity_asset(e) for e in ENTITIES]

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import dagster as dg
 from sqlalchemy import Connection
 
-from dagster_project.defs import queries
 from dagster_project.defs.assets import asset_key
 from dagster_project.defs.resources import WarehouseResource
-from pelcro_sync.entities import ENTITIES, Entity
+from pelcro_sync.entities import ENTITIES, Entity, get_entity
+from pelcro_sync.warehouse import queries
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 # (table, column) -> the table whose id it names. Reported, not fatal: Pelcro itself can
 # hold references to records of another site or long gone.
@@ -24,13 +25,17 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def _sites(
-    context: dg.AssetCheckExecutionContext, conn: Connection, *, schema: str, entity: str
+    context: dg.AssetCheckExecutionContext,
+    conn: Connection,
+    *,
+    warehouse: Warehouse,
+    entity: Entity,
 ) -> list[int]:
     """The run's site partition when it has one, else every site synced so far."""
     partition = context.run.tags.get("dagster/partition")
     if partition is not None:
         return [int(partition)]
-    return sorted(queries.scanned_sites(conn, schema=schema, entity=entity))
+    return sorted(queries.scanned_sites(conn, warehouse=warehouse, entity=entity))
 
 
 def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
@@ -45,12 +50,11 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
     def primary_key_unique(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        with warehouse.engine.connect() as conn:
-            sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            sites = _sites(context, conn, warehouse=wh, entity=entity)
             dupes = (
-                queries.duplicate_keys(
-                    conn, schema=warehouse.schema_name, table=entity.name, sites=sites
-                )
+                queries.duplicate_keys(conn, warehouse=wh, entity=entity, sites=sites)
                 if sites
                 else 0
             )
@@ -67,13 +71,12 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
     def row_count_matches_api(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        schema = warehouse.schema_name
-        with warehouse.engine.connect() as conn:
-            totals = queries.scanned_sites(conn, schema=schema, entity=entity.name)
-            sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            totals = queries.scanned_sites(conn, warehouse=wh, entity=entity)
+            sites = _sites(context, conn, warehouse=wh, entity=entity)
             rows = {
-                s: queries.live_rows(conn, schema=schema, table=entity.name, site_id=s)
-                for s in sites
+                s: queries.live_rows(conn, warehouse=wh, entity=entity, site_id=s) for s in sites
             }
             mismatched = {
                 str(s): {"rows": rows[s], "api_total": totals.get(s)}
@@ -83,7 +86,7 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
             # A fast run or a webhook since the scan moves the count legitimately: warn, and
             # let the next reconcile scan decide.
             moved = any(
-                queries.changed_since_scan(conn, schema=schema, entity=entity.name, site_id=int(s))
+                queries.changed_since_scan(conn, warehouse=wh, entity=entity, site_id=int(s))
                 for s in mismatched
             )
         return dg.AssetCheckResult(
@@ -116,15 +119,16 @@ def _reference_check(entity: Entity, column: str, target: str) -> dg.AssetChecks
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        with warehouse.engine.connect() as conn:
-            sites = _sites(context, conn, schema=warehouse.schema_name, entity=entity.name)
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            sites = _sites(context, conn, warehouse=wh, entity=entity)
             missing = (
                 queries.unresolved_references(
                     conn,
-                    schema=warehouse.schema_name,
-                    table=entity.name,
+                    warehouse=wh,
+                    entity=entity,
                     column=column,
-                    target=target,
+                    target=get_entity(target),
                     sites=sites,
                 )
                 if sites

@@ -8,12 +8,14 @@ every fast tick; the others only by the nightly reconcile scan (or webhooks).
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from dagster_project.defs.assets import asset_key
 from dagster_project.defs.resources import WarehouseResource
 from pelcro_sync import config
 from pelcro_sync.entities import ENTITIES, Entity
+from pelcro_sync.warehouse import queries
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
 def max_age(entity: Entity) -> timedelta:
@@ -25,17 +27,14 @@ def max_age(entity: Entity) -> timedelta:
 
 
 def stale_sites(
-    conn: Connection, *, schema: str, entity: str, older_than: timedelta
+    conn: Connection, *, warehouse: Warehouse, entity: Entity, older_than: timedelta
 ) -> dict[str, str]:
     """site -> when it last succeeded ("never"), for the sites not fresh enough."""
-    rows = conn.execute(
-        text(f'SELECT site_id, last_success_at FROM "{schema}"."_sync_state" WHERE entity = :e'),
-        {"e": entity},
-    ).all()
+    successes = queries.last_successes(conn, warehouse=warehouse, entity=entity)
     cutoff = datetime.now(UTC) - older_than
     return {
         str(site): at.isoformat() if at else "never"
-        for site, at in rows
+        for site, at in successes.items()
         if at is None or at < cutoff
     }
 
@@ -50,10 +49,9 @@ def build_freshness_check(entity: Entity) -> dg.AssetChecksDefinition:
         f"({'fast path' if entity.newest_first else 'reconcile scan only'}).",
     )
     def _fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.engine.connect() as conn:
-            stale = stale_sites(
-                conn, schema=warehouse.schema_name, entity=entity.name, older_than=limit
-            )
+        wh = warehouse.warehouse
+        with wh.connect() as conn:
+            stale = stale_sites(conn, warehouse=wh, entity=entity, older_than=limit)
         return dg.AssetCheckResult(
             passed=not stale,
             severity=dg.AssetCheckSeverity.WARN,

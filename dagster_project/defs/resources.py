@@ -4,14 +4,12 @@ Secrets reach these resources only as `dg.EnvVar` (see `definitions.py`), so the
 run config show the variable's name, never its value.
 """
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
-from sqlalchemy import Engine
 
 from pelcro_sync import config
 from pelcro_sync.api import accounts as pelcro_accounts
@@ -28,8 +26,8 @@ from pelcro_sync.config import (
     parse_site_ids,
 )
 from pelcro_sync.errors import ConfigError
-from pelcro_sync.warehouse import migrate
-from pelcro_sync.warehouse.engine import describe, make_engine, resolve_database_url
+from pelcro_sync.warehouse.engine import resolve_database_url
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
 class PelcroResource(dg.ConfigurableResource):
@@ -121,13 +119,9 @@ def _secret(value: str | None) -> Secret | None:
     return Secret(value) if value else None
 
 
-# Migrations run once per process and (url, schema), before the first write of any step.
-_MIGRATED: set[tuple[str, str]] = set()
-_MIGRATE_LOCK = threading.Lock()
-
-
 class WarehouseResource(dg.ConfigurableResource):
-    """The Postgres warehouse: an engine on a migrated schema, made once per step process.
+    """The Postgres warehouse: a `Warehouse` on a migrated schema, opened once per step
+    process (or sensor tick); a schema already at the latest migration costs one query.
 
     `database_url` unset means the embedded local Postgres, as for the CLI.
     """
@@ -136,7 +130,7 @@ class WarehouseResource(dg.ConfigurableResource):
     # Not `schema`: that name shadows pydantic's BaseModel.schema and warns at every load.
     schema_name: str = DEFAULT_SCHEMA
 
-    _engine: Engine | None = PrivateAttr(default=None)
+    _warehouse: Warehouse | None = PrivateAttr(default=None)
     _bad_setting: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -145,29 +139,25 @@ class WarehouseResource(dg.ConfigurableResource):
             url = resolve_database_url(Settings(database_url=self.database_url, schema=schema))
         except ConfigError as exc:
             # Raised here it would fail the run before any step, a failure run retries
-            # retry; the step that needs the engine fails instead, once (see `engine`).
+            # retry; the step that needs the warehouse fails instead, once (`warehouse`).
             self._bad_setting = str(exc)
             return
-        with _MIGRATE_LOCK:
-            if (url, schema) not in _MIGRATED:
-                migrate.upgrade(url, schema=schema)
-                _MIGRATED.add((url, schema))
-        self._engine = make_engine(url)
+        self._warehouse = Warehouse.open(url, schema=schema)
         if context.log is not None:
-            context.log.debug(f"warehouse {describe(url)}, schema {schema}")
+            context.log.debug(f"warehouse {self._warehouse.where}")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._warehouse is not None:
+            self._warehouse.dispose()
+            self._warehouse = None
 
     @property
-    def engine(self) -> Engine:
+    def warehouse(self) -> Warehouse:
         if self._bad_setting is not None:
             raise bad_setting(self._bad_setting)
-        if self._engine is None:
+        if self._warehouse is None:
             raise dg.DagsterInvariantViolationError("WarehouseResource used outside execution")
-        return self._engine
+        return self._warehouse
 
 
 def bad_setting(message: str) -> dg.Failure:

@@ -24,8 +24,7 @@ def pelcro_webhooks_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, pelcro: PelcroResource
 ) -> dg.SkipReason:
     counts = apply_pending(
-        warehouse.engine,
-        schema=warehouse.schema_name,
+        warehouse.warehouse,
         default_site_id=default_site(pelcro.to_settings()),
         limit=TICK_LIMIT,
     )

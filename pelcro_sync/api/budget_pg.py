@@ -26,49 +26,7 @@ from pelcro_sync.warehouse.engine import describe, normalize_url, resolve_databa
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "pelcro_budget"
 WAREHOUSE = "warehouse"  # PELCRO_BUDGET_URL=warehouse: the budget lives next to the data
-
-_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.budget (
-    account_key  text PRIMARY KEY,          -- fingerprint(base URL # credential), never a secret
-    tat          double precision NOT NULL, -- GCRA theoretical arrival time, DB epoch seconds
-    paused_until double precision NOT NULL, -- nothing goes before this (after a 429)
-    per_minute   double precision NOT NULL, -- the rate the last user paced by
-    touched      double precision NOT NULL  -- DB time of the last change
-)
-"""
-
-# One statement: reserve the slot after max(tat, pause, now) and report the wait for it.
-# `now` is computed once so tat and the returned wait agree.
-_ACQUIRE = f"""
-WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t)
-INSERT INTO {SCHEMA}.budget AS b (account_key, tat, paused_until, per_minute, touched)
-SELECT %(key)s, now.t + %(interval)s, 0, %(rate)s, now.t FROM now
-ON CONFLICT (account_key) DO UPDATE SET
-    tat = greatest(b.tat, b.paused_until, excluded.touched) + %(interval)s,
-    per_minute = excluded.per_minute,
-    touched = excluded.touched
-RETURNING b.tat - %(interval)s - b.touched
-"""
-
-_PAUSE_LEFT = f"""
-SELECT paused_until - extract(epoch FROM clock_timestamp())::float8
-FROM {SCHEMA}.budget WHERE account_key = %(key)s
-"""
-
-_PENALIZE = f"""
-WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t)
-INSERT INTO {SCHEMA}.budget AS b (account_key, tat, paused_until, per_minute, touched)
-SELECT %(key)s, now.t + %(seconds)s, now.t + %(seconds)s, %(rate)s, now.t FROM now
-ON CONFLICT (account_key) DO UPDATE SET
-    tat = greatest(b.tat, excluded.paused_until),
-    paused_until = greatest(b.paused_until, excluded.paused_until),
-    touched = excluded.touched
-"""
-
-_RATE = f"SELECT per_minute FROM {SCHEMA}.budget WHERE account_key = %(key)s"
 
 
 class BudgetUnavailable(RuntimeError):
@@ -110,23 +68,23 @@ class PostgresBudget:
     def acquire(self) -> float:
         waited = 0.0
         while True:
-            wait = self._scalar(_ACQUIRE, interval=self._slots.interval)
+            wait = self._scalar("ACQUIRE", interval=self._slots.interval)
             if wait is not None and wait > 0:
                 self._sleep(wait)
                 waited += wait
             # A 429 elsewhere may have paused the account while we slept on our slot.
-            left = self._scalar(_PAUSE_LEFT)
+            left = self._scalar("PAUSE_LEFT")
             if left is None or left <= 0:
                 self.acquired += 1
                 return waited
 
     def penalize(self, seconds: float) -> None:
         self.penalties += 1
-        self._scalar(_PENALIZE, seconds=max(0.0, seconds), returns=False)
+        self._scalar("PENALIZE", seconds=max(0.0, seconds), returns=False)
 
     def recorded_rate(self) -> float | None:
         """The rate the account's last user paced by (learnt from its `GET /account`)."""
-        value = self._scalar(_RATE)
+        value = self._scalar("RATE")
         return value if value and value > 0 else None
 
     def close(self) -> None:
@@ -135,9 +93,15 @@ class PostgresBudget:
                 self._conn.close()
                 self._conn = None
 
-    def _scalar(self, sql: str, *, returns: bool = True, **params: float) -> float | None:
-        """Run one statement (reconnecting once after a dropped connection); its one value."""
-        import psycopg  # lazily: the client imports this module even when no budget is set
+    def _scalar(self, name: str, *, returns: bool = True, **params: float) -> float | None:
+        """Run statement `name` of `warehouse.budget` (reconnecting once after a dropped
+        connection); its one value."""
+        # lazily: the client imports this module even when no budget is set
+        import psycopg
+
+        from pelcro_sync.warehouse import budget as statements
+
+        sql = getattr(statements, name)
 
         args = {"key": self.account_key, "rate": self.per_minute, **params}
         with self._lock:
@@ -181,6 +145,8 @@ class PostgresBudget:
         return f"PostgresBudget(account={self.account_key}, per_minute={self.per_minute:g})"
 
 
+# Process-wide on purpose: the DDL is idempotent, and once per database is enough; every
+# client checking again would take the advisory lock below on each budget it opens.
 _ENSURED: set[str] = set()
 
 
@@ -190,8 +156,10 @@ def _ensure_table(conn: Any, url: str) -> None:
     if url in _ENSURED:
         return
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('pelcro_budget.ddl'))")
-        conn.execute(_DDL)
+        from pelcro_sync.warehouse import budget as statements
+
+        conn.execute(statements.DDL_LOCK)
+        conn.execute(statements.DDL)
     _ENSURED.add(url)
 
 
@@ -218,6 +186,8 @@ def budget_url(settings: Settings) -> str | None:
     return normalize_url(raw, name="PELCRO_BUDGET_URL")
 
 
+# Process-wide on purpose: the clients of one account share one budget connection and its
+# rate, rather than a connection each.
 _BUDGETS: dict[tuple[str, str], PostgresBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 

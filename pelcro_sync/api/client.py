@@ -18,7 +18,7 @@ import orjson
 from pelcro_sync.api import budget_pg, pagination, ratelimit, retry
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.config import Settings
-from pelcro_sync.entities import Entity, get_entity
+from pelcro_sync.entities import Entity
 from pelcro_sync.errors import ApiError, MalformedBodyError, TransportError, error_from_response
 from pelcro_sync.redact import redact
 
@@ -182,15 +182,14 @@ class PelcroClient:
 
     # -- records ---------------------------------------------------------------------------
 
-    def get(self, entity: Entity | str, site_id: int, record_id: int) -> dict[str, Any]:
+    def get(self, entity: Entity, site_id: int, record_id: int) -> dict[str, Any]:
         """One record by id (`{"data": {...}}`), every field kept."""
-        entity = _entity(entity)
         path = entity.get_path.format(id=int(record_id))
         return self.request_json("GET", path, params={"site_id": site_id})["data"]
 
     def iter_pages(
         self,
-        entity: Entity | str,
+        entity: Entity,
         *,
         site_id: int,
         sort: str | object | None = _SCAN_SORT,
@@ -206,7 +205,6 @@ class PelcroClient:
         Raises:
             EndpointUnavailableError: an undocumented list (sources) answered 404 or 405.
         """
-        entity = _entity(entity)
         order = entity.scan_sort if sort is _SCAN_SORT else sort
         assert order is None or isinstance(order, str)
 
@@ -221,10 +219,9 @@ class PelcroClient:
         )
 
     def total(
-        self, entity: Entity | str, *, site_id: int, filters: Mapping[str, str] | None = None
+        self, entity: Entity, *, site_id: int, filters: Mapping[str, str] | None = None
     ) -> int:
         """How many records the list holds (`meta.total`), for one request of one record."""
-        entity = _entity(entity)
         params = pagination.page_params(site_id=site_id, page=1, limit=1, filters=filters)
         page = pagination.parse_page(1, self._list(entity, params))
         if page.total is None:  # no meta: the page is all there is to count
@@ -392,10 +389,6 @@ def _tls_context() -> ssl.SSLContext:
     """The certificate-verifying TLS context every client shares: httpx would load the CA
     bundle for each client (~25 ms), and a run makes one client per entity and site."""
     return httpx.create_ssl_context()
-
-
-def _entity(entity: Entity | str) -> Entity:
-    return get_entity(entity) if isinstance(entity, str) else entity
 
 
 def _where(method: str, path: str, params: Mapping[str, Any]) -> str:

@@ -222,6 +222,8 @@ def _read_state(raw: bytes) -> tuple[float, float, float | None]:
     return tat, paused, rate if rate and rate > 0 else None
 
 
+# Process-wide on purpose: every client of one account in this process must pace through
+# the same FileBudget object (its lock and file handle), not one each.
 _FILE_BUDGETS: dict[tuple[str, float], "FileBudget"] = {}
 
 

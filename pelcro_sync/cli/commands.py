@@ -17,16 +17,11 @@ from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, Entity
 from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.pipeline.reconcile import DeletePolicy
-from pelcro_sync.pipeline.runner import explain, open_warehouse, plan, resolve_sites, run_tasks
+from pelcro_sync.pipeline.runner import explain, plan, resolve_sites, run_tasks
 from pelcro_sync.redact import redact
-from pelcro_sync.warehouse import migrate as migrations
-from pelcro_sync.warehouse import state
-from pelcro_sync.warehouse.engine import (
-    check_connection,
-    describe,
-    make_engine,
-    resolve_database_url,
-)
+from pelcro_sync.warehouse.engine import describe, resolve_database_url
+from pelcro_sync.warehouse.status import last_runs
+from pelcro_sync.warehouse.warehouse import open_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,10 +64,9 @@ def _rate_limit_line(account: dict, settings: Settings, limit: int) -> str:
 
 
 def migrate(settings: Settings, *, console: Console) -> None:
-    url = resolve_database_url(settings)
-    check_connection(make_engine(url))
-    applied = migrations.upgrade(url, schema=settings.schema)
-    where = f"{describe(url)} schema {settings.schema}"
+    with open_warehouse(settings) as warehouse:
+        where = warehouse.where
+        applied = warehouse.applied
     if applied:
         console.print(f"migrated {where}: applied {', '.join(applied)}")
     else:
@@ -94,22 +88,22 @@ def sync(
     """Sync with live progress and a summary table; raise a one-line error if any failed."""
     settings.require_credential()
     policy = DeletePolicy.from_env(max_delete_share)
-    warehouse = open_warehouse(settings)
-    with PelcroClient(settings) as client:
-        site_ids = resolve_sites(client, sites or settings.site_ids)
-    tasks = plan(entities, site_ids)
-    with SyncProgress(console) as progress:
-        results, failures = run_tasks(
-            settings,
-            tasks,
-            warehouse=warehouse,
-            full=full,
-            workers=workers,
-            on_start=progress.start,
-            on_page=progress.page,
-            delete_policy=policy,
-            lock_wait_s=lock_wait_s,
-        )
+    with open_warehouse(settings) as warehouse:
+        with PelcroClient(settings) as client:
+            site_ids = resolve_sites(client, sites or settings.site_ids)
+        tasks = plan(entities, site_ids)
+        with SyncProgress(console) as progress:
+            results, failures = run_tasks(
+                settings,
+                tasks,
+                warehouse=warehouse,
+                full=full,
+                workers=workers,
+                on_start=progress.start,
+                on_page=progress.page,
+                delete_policy=policy,
+                lock_wait_s=lock_wait_s,
+            )
     console.print(summary_table(results, failures, verbose=verbose))
     if failures:
         task, exc = failures[0]
@@ -119,15 +113,13 @@ def sync(
 
 
 def status(settings: Settings, *, console: Console) -> None:
-    url = resolve_database_url(settings)
-    engine = make_engine(url)
-    check_connection(engine)
-    with engine.connect() as conn:
-        rows = state.last_runs(conn, schema=settings.schema)
+    # Read-only: a warehouse never migrated says so below rather than being migrated here.
+    with open_warehouse(settings, migrated=False) as warehouse, warehouse.connect() as conn:
+        rows = last_runs(conn, warehouse=warehouse)
     if not rows:
         console.print("no sync has run yet: try `pelcro-sync sync`")
         return
-    table = Table(title=f"Sync status ({describe(url)}, schema {settings.schema})")
+    table = Table(title=f"Sync status ({describe(warehouse.url)}, schema {warehouse.schema})")
     for col in ("site", "entity", "rows", "deleted", "last success", "last run", "last error"):
         table.add_column(col, justify="right" if col in ("site", "rows", "deleted") else "left")
     for row in rows:

@@ -6,8 +6,9 @@ from rich.table import Table
 from pelcro_sync.cli.progress import SyncProgress, summary_table
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import ENTITIES
-from pelcro_sync.pipeline.runner import open_warehouse, plan, run_tasks
-from pelcro_sync.warehouse import embedded, examples
+from pelcro_sync.pipeline.runner import plan, run_tasks
+from pelcro_sync.warehouse import embedded, queries
+from pelcro_sync.warehouse.warehouse import Warehouse, open_warehouse
 
 DEMO_SEED = 7  # the sandbox command's default too, so its key matches the demo's
 
@@ -42,25 +43,25 @@ def _demo(*, customers: int, console: Console, verbose: bool) -> None:
             oauth_url=running.oauth_url,
             database_url=database_url,
         )
-        warehouse = open_warehouse(settings)
         console.print(
             f"sandbox at {running.base_url}, sites {', '.join(map(str, running.site_ids))}"
         )
         tasks = plan(ENTITIES, running.site_ids)
-        with SyncProgress(console) as progress:
-            results, failures = run_tasks(
-                settings,
-                tasks,
-                warehouse=warehouse,
-                workers=4,
-                on_start=progress.start,
-                on_page=progress.page,
-            )
-    console.print(summary_table(results, failures, verbose=verbose))
-    if failures:
-        raise failures[0][1]
-    _show_examples(warehouse.engine, schema=settings.schema, console=console)
-    warehouse.engine.dispose()  # before the server may stop
+        # Disposed on leaving the block: before the embedded server may stop.
+        with open_warehouse(settings) as warehouse:
+            with SyncProgress(console) as progress:
+                results, failures = run_tasks(
+                    settings,
+                    tasks,
+                    warehouse=warehouse,
+                    workers=4,
+                    on_start=progress.start,
+                    on_page=progress.page,
+                )
+            console.print(summary_table(results, failures, verbose=verbose))
+            if failures:
+                raise failures[0][1]
+            _show_examples(warehouse, console=console)
     _next_steps(console, customers=customers, api_key=running.api_key)
 
 
@@ -83,13 +84,14 @@ def _next_steps(console: Console, *, customers: int, api_key: str) -> None:
     )
 
 
-def _show_examples(engine, *, schema: str, console: Console) -> None:
-    for title, query, result in examples.run(engine, schema=schema):
-        table = Table(title=title, title_justify="left")
-        columns = list(result.keys())
-        for col in columns:
+def _show_examples(warehouse: Warehouse, *, console: Console) -> None:
+    with warehouse.connect() as conn:
+        done = queries.examples(conn, warehouse=warehouse)
+    for example in done:
+        table = Table(title=example.title, title_justify="left")
+        for col in example.columns:
             table.add_column(col)
-        for row in result:
+        for row in example.rows:
             table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(f"[dim]{' '.join(query.split())}[/]", soft_wrap=True)
+        console.print(f"[dim]{example.text}[/]", soft_wrap=True)
         console.print(table)

@@ -9,13 +9,12 @@ where a scan by id stands.
 from collections.abc import Callable, Generator
 from typing import cast
 
-from sqlalchemy import Engine
-
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.entities import Entity
 from pelcro_sync.transform.normalize import NormalizedBatch, normalize
 from pelcro_sync.warehouse.upsert import UpsertCounts, upsert_batch
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 # (page, its batch, what the upsert did) -> None: the caller's tally.
 Tally = Callable[[Page, NormalizedBatch, UpsertCounts], None]
@@ -24,10 +23,9 @@ Tally = Callable[[Page, NormalizedBatch, UpsertCounts], None]
 def read_newest(
     client: PelcroClient,
     *,
-    engine: Engine,
+    warehouse: Warehouse,
     entity: Entity,
     site_id: int,
-    schema: str,
     tally: Tally,
 ) -> None:
     """Upsert pages newest first until one holds no new or changed row (or the last)."""
@@ -41,9 +39,9 @@ def read_newest(
     try:
         for page in pages:
             batch = normalize(entity, page.records)
-            with engine.begin() as conn:
+            with warehouse.begin() as conn:
                 counts = upsert_batch(
-                    conn, entity=entity, site_id=site_id, batch=batch, schema=schema
+                    conn, warehouse=warehouse, entity=entity, site_id=site_id, batch=batch
                 )
             tally(page, batch, counts)
             if counts.written == 0:

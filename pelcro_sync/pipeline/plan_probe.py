@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pelcro_sync.api import filters
 from pelcro_sync.api.client import EndpointUnavailableError, PelcroClient
-from pelcro_sync.entities import Entity
+from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.errors import ValidationError
 from pelcro_sync.pipeline.plan import Count, Plan, Schedules, StatusPass, build, live_subscriptions
 from pelcro_sync.pipeline.runner import resolve_sites
@@ -66,7 +66,9 @@ def _status_pass(client: PelcroClient, counts: Sequence[Count]) -> StatusPass | 
     largest = max(subs, key=lambda c: c.records or 0)
     live_filter = filters.subscriptions(status=filters.LIVE_SUBSCRIPTION_STATUSES)
     try:
-        live = client.total("subscriptions", site_id=largest.site_id, filters=live_filter)
+        live = client.total(
+            get_entity("subscriptions"), site_id=largest.site_id, filters=live_filter
+        )
     except ValidationError:  # an account that refuses the filter: no pass to propose
         return None
     return live_subscriptions(

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pelcro_sync.api.client import PelcroClient
@@ -19,13 +18,8 @@ from pelcro_sync.errors import AuthError, PelcroSyncError, PermissionDeniedError
 from pelcro_sync.pipeline.reconcile import DeletePolicy
 from pelcro_sync.pipeline.sync import EntityResult, ProgressCallback, sync_entity
 from pelcro_sync.redact import redact
-from pelcro_sync.warehouse import migrate
-from pelcro_sync.warehouse.engine import (
-    check_connection,
-    connection_error,
-    make_engine,
-    resolve_database_url,
-)
+from pelcro_sync.warehouse.engine import connection_error
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +31,6 @@ FATAL = (AuthError, PermissionDeniedError)
 class Task:
     entity: Entity
     site_id: int
-
-
-@dataclass
-class Warehouse:
-    """An engine on a migrated warehouse, and how to name it without its password."""
-
-    url: str
-    engine: Engine
-    schema: str
-
-
-def open_warehouse(settings: Settings) -> Warehouse:
-    """Resolve, reach and migrate the warehouse; one-line errors when it cannot be used."""
-    url = resolve_database_url(settings)
-    engine = make_engine(url)
-    check_connection(engine)
-    migrate.upgrade(url, schema=settings.schema)
-    return Warehouse(url=url, engine=engine, schema=settings.schema)
 
 
 def resolve_sites(client: PelcroClient, requested: Sequence[int]) -> tuple[int, ...]:
@@ -108,10 +84,9 @@ def run_tasks(
         with PelcroClient(settings) as client:
             return sync_entity(
                 client,
-                engine=warehouse.engine,
+                warehouse=warehouse,
                 entity=task.entity,
                 site_id=task.site_id,
-                schema=warehouse.schema,
                 mode="full" if full else "fast",
                 on_page=on_page,
                 delete_policy=delete_policy,

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.entities import Entity
-from pelcro_sync.pipeline import batching, reconcile
+from pelcro_sync.pipeline import batching
 from pelcro_sync.pipeline.result import EntityResult, ProgressCallback
 from pelcro_sync.transform.normalize import NormalizedBatch, normalize
-from pelcro_sync.warehouse import encode, first_load, state
+from pelcro_sync.warehouse import encode, first_load, state, tombstones
 from pelcro_sync.warehouse.upsert import merge_encoded
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 # Transactions a scan keeps in flight (`pelcro_sync.pipeline.batching`), each on its own connection.
 SCAN_WRITERS = 2
@@ -29,29 +30,38 @@ SCAN_WRITERS = 2
 def full_scan(
     client: PelcroClient,
     *,
-    engine: Engine,
+    warehouse: Warehouse,
     entity: Entity,
     site_id: int,
-    schema: str,
     start_page: int,
     result: EntityResult,
     on_page: ProgressCallback | None,
+    started_at: datetime | None,
 ) -> datetime | None:
     """Read every page from `start_page`, committed a batch of pages at a time; when the
-    scan started (None if it wrote nothing)."""
+    scan started: as its checkpoints return it, else (it wrote nothing) `started_at`, the
+    state row's before this run (None: the scan saw nothing)."""
     last_page: Page | None = None
     # Set unless the site has no rows yet, or once a first load's batch finds its keys
     # there after all: from then on the scan merges.
     merge_only = threading.Event()
-    with engine.connect() as conn:
-        if not first_load.site_is_empty(conn, entity=entity, site_id=site_id, schema=schema):
+    clock = _Clock(started_at)
+    with warehouse.connect() as conn:
+        if not first_load.site_is_empty(conn, warehouse=warehouse, entity=entity, site_id=site_id):
             merge_only.set()
     # Each writer thread has a connection of its own for the whole scan: a checkout per
     # batch would add the pool's ping and reset, two round trips, to every transaction.
     with ExitStack() as stack:
-        connections = [stack.enter_context(engine.connect()) for _ in range(SCAN_WRITERS)]
+        connections = [stack.enter_context(warehouse.connect()) for _ in range(SCAN_WRITERS)]
         writes = [
-            _scan_writer(c, entity=entity, schema=schema, result=result, merge_only=merge_only)
+            _scan_writer(
+                c,
+                warehouse=warehouse,
+                entity=entity,
+                result=result,
+                merge_only=merge_only,
+                clock=clock,
+            )
             for c in connections
         ]
         writer = stack.enter_context(
@@ -67,16 +77,22 @@ def full_scan(
             last_page = page
             if on_page is not None:
                 on_page(result, page)
-    with engine.begin() as conn:
-        current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
+    with warehouse.begin() as conn:
         state.complete_scan(
             conn,
-            schema=schema,
+            warehouse=warehouse,
             site_id=site_id,
-            entity=entity.name,
+            entity=entity,
             total=last_page.total if last_page else 0,
         )
-    return current.scan_started_at if current else None
+    return clock.started_at
+
+
+@dataclass
+class _Clock:
+    """When the scan started, as the last checkpoint returned it (all of a scan's agree)."""
+
+    started_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -114,10 +130,11 @@ def _conflicts(earlier: _Batch, later: _Batch) -> bool:
 def _scan_writer(
     conn: Connection,
     *,
+    warehouse: Warehouse,
     entity: Entity,
-    schema: str,
     result: EntityResult,
     merge_only: threading.Event,
+    clock: _Clock,
 ) -> batching.Write:
     """Write consecutive pages as one batch, with the ids seen and the checkpoint after
     the last of them, in one transaction: all or none, so a killed scan resumes there.
@@ -131,11 +148,11 @@ def _scan_writer(
         pages, batch, encoded = prepared.pages, prepared.normalized, prepared.encoded
         with conn.begin():
             if pages[0].number == 1:
-                reconcile.clear_seen(conn, schema=schema, site_id=site_id, entity=entity.name)
+                tombstones.clear_seen(conn, warehouse=warehouse, site_id=site_id, entity=entity)
             counts = None
             if encoded.into_table and not merge_only.is_set():
                 counts = first_load.insert_encoded(
-                    conn, entity=entity, encoded=encoded, schema=schema
+                    conn, warehouse=warehouse, entity=entity, encoded=encoded
                 )
                 if counts is None:
                     merge_only.set()
@@ -144,18 +161,18 @@ def _scan_writer(
                     encoded = encode.for_stage(entity, batch.frame)
                 counts = merge_encoded(
                     conn,
+                    warehouse=warehouse,
                     entity=entity,
                     site_id=site_id,
                     encoded=encoded,
-                    schema=schema,
                     track_seen=True,
                 )
             turn.wait()  # the checkpoint moves past committed pages only
-            state.save_progress(
+            clock.started_at = state.save_progress(
                 conn,
-                schema=schema,
+                warehouse=warehouse,
                 site_id=site_id,
-                entity=entity.name,
+                entity=entity,
                 run_id=result.run_id,
                 next_page=pages[-1].number + 1,
                 sort=entity.scan_sort or "",

@@ -12,10 +12,9 @@ Two runs of one site and entity never overlap (`pelcro_sync.warehouse.locks`).
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-
-from sqlalchemy import Connection, Engine
 
 from pelcro_sync import collector
 from pelcro_sync.api.client import EndpointUnavailableError, PelcroClient
@@ -29,6 +28,7 @@ from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import state
 from pelcro_sync.warehouse.locks import entity_lock
 from pelcro_sync.warehouse.upsert import UpsertCounts
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,9 @@ DEFAULT_STALE_AFTER = timedelta(hours=24)
 def sync_entity(
     client: PelcroClient,
     *,
-    engine: Engine,
+    warehouse: Warehouse,
     entity: Entity,
     site_id: int,
-    schema: str,
     mode: Mode = "full",
     on_page: ProgressCallback | None = None,
     delete_policy: DeletePolicy | None = None,
@@ -61,25 +60,20 @@ def sync_entity(
     """
     with (
         collector.relaxed_during_sync(),
-        entity_lock(engine, schema=schema, site_id=site_id, entity=entity.name, wait_s=lock_wait_s),
+        entity_lock(warehouse, site_id=site_id, entity=entity, wait_s=lock_wait_s),
     ):
-        with engine.connect() as conn:
-            current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
+        # The one read of the state row: runs of one site and entity never overlap (the
+        # lock), so what it says holds for the whole run and is handed down from here.
+        with warehouse.connect() as conn:
+            current = state.get_state(conn, warehouse=warehouse, site_id=site_id, entity=entity)
         chosen, note = choose_mode(entity, current, requested=mode, stale_after=stale_after)
         if chosen is None:
             return EntityResult(entity.name, site_id, mode="fast", status="skipped", note=note)
         result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
         result.drift.remember(current.drift_baseline if current else None)
         policy = delete_policy or DeletePolicy.from_env()
-        _run(
-            client,
-            engine=engine,
-            entity=entity,
-            schema=schema,
-            result=result,
-            on_page=on_page,
-            policy=policy,
-        )
+        run = _Run(client, warehouse=warehouse, entity=entity, current=current, policy=policy)
+        run.execute(result, on_page=on_page)
         return result
 
 
@@ -106,115 +100,101 @@ def _hours(age: timedelta) -> str:
     return f"{age.total_seconds() / 3600:.1f} h"
 
 
-def _run(
-    client: PelcroClient,
-    *,
-    engine: Engine,
-    entity: Entity,
-    schema: str,
-    result: EntityResult,
-    on_page: ProgressCallback | None,
-    policy: DeletePolicy,
-) -> None:
-    started = time.monotonic()
-    stats_before = client.stats.snapshot()
-    site_id = result.site_id
-    with engine.begin() as conn:
-        state.fail_stale_runs(conn, schema=schema, site_id=site_id, entity=entity.name)
-        result.run_id = state.start_run(
-            conn, schema=schema, site_id=site_id, entity=entity.name, mode=result.mode
-        )
+@dataclass(frozen=True)
+class _Run:
+    """One run's fixed inputs: the client, the warehouse, the entity, and the state row as
+    read at its start (None before the first checkpoint)."""
 
-    def tally(page: Page, batch: NormalizedBatch, counts: UpsertCounts) -> None:
-        result.add_page(page, batch, counts)
-        if on_page is not None:
-            on_page(result, page)
+    client: PelcroClient
+    warehouse: Warehouse
+    entity: Entity
+    current: state.SyncState | None
+    policy: DeletePolicy
 
-    try:
-        if result.mode == "fast":
-            fastpath.read_newest(
-                client, engine=engine, entity=entity, site_id=site_id, schema=schema, tally=tally
+    def execute(self, result: EntityResult, *, on_page: ProgressCallback | None) -> None:
+        """Record the run, sync in its mode, remember the drift seen, record the outcome."""
+        started = time.monotonic()
+        stats_before = self.client.stats.snapshot()
+        wh, entity, site_id = self.warehouse, self.entity, result.site_id
+        with wh.begin() as conn:
+            state.fail_stale_runs(conn, warehouse=wh, site_id=site_id, entity=entity)
+            result.run_id = state.start_run(
+                conn, warehouse=wh, site_id=site_id, entity=entity, mode=result.mode
             )
-        else:
-            _reconcile(
-                client,
-                engine=engine,
-                entity=entity,
-                schema=schema,
-                result=result,
-                on_page=on_page,
-                policy=policy,
+
+        def tally(page: Page, batch: NormalizedBatch, counts: UpsertCounts) -> None:
+            result.add_page(page, batch, counts)
+            if on_page is not None:
+                on_page(result, page)
+
+        try:
+            if result.mode == "fast":
+                fastpath.read_newest(
+                    self.client, warehouse=wh, entity=entity, site_id=site_id, tally=tally
+                )
+            else:
+                self._reconcile(result, on_page=on_page)
+            with wh.begin() as conn:
+                state.remember_drift(
+                    conn,
+                    warehouse=wh,
+                    site_id=site_id,
+                    entity=entity,
+                    known=self.current.drift_baseline if self.current else None,
+                    new=set(result.drift.new_fields),
+                    missing=set(result.drift.missing_fields),
+                )
+            result.status = "succeeded"
+        except EndpointUnavailableError as exc:
+            # Not a failure, and nothing is tombstoned: the scan never began.
+            result.status, result.note = "unavailable", str(exc)
+        except BaseException as exc:
+            result.status = "failed"
+            result.error = (
+                str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
             )
-        with engine.begin() as conn:
-            state.remember_drift(
-                conn,
-                schema=schema,
-                site_id=site_id,
-                entity=entity.name,
-                new=set(result.drift.new_fields),
-                missing=set(result.drift.missing_fields),
+            raise
+        finally:
+            _account(result, client=self.client, before=stats_before, started=started)
+            _finish(wh, result=result)
+
+    def _reconcile(self, result: EntityResult, *, on_page: ProgressCallback | None) -> None:
+        """Scan every page (resuming an unfinished scan), then detect deletes."""
+        entity, site_id = self.entity, result.site_id
+        start_page = resume_page(entity, self.current)
+        if start_page > 1:
+            result.resumed_from_page = start_page
+            log.info(
+                "%s site %s: resuming the unfinished scan at page %s",
+                entity.name,
+                site_id,
+                start_page,
             )
-        result.status = "succeeded"
-    except EndpointUnavailableError as exc:
-        # Not a failure, and nothing is tombstoned: the scan never began.
-        result.status, result.note = "unavailable", str(exc)
-    except BaseException as exc:
-        result.status = "failed"
-        result.error = (
-            str(exc) if isinstance(exc, PelcroSyncError) else f"{type(exc).__name__}: {exc}"
+        started = scan.full_scan(
+            self.client,
+            warehouse=self.warehouse,
+            entity=entity,
+            site_id=site_id,
+            start_page=start_page,
+            result=result,
+            on_page=on_page,
+            started_at=self.current.scan_started_at if self.current else None,
         )
-        raise
-    finally:
-        _account(result, client=client, before=stats_before, started=started)
-        _finish(engine, schema=schema, result=result)
-
-
-def _reconcile(
-    client: PelcroClient,
-    *,
-    engine: Engine,
-    entity: Entity,
-    schema: str,
-    result: EntityResult,
-    on_page: ProgressCallback | None,
-    policy: DeletePolicy,
-) -> None:
-    """Scan every page (resuming an unfinished scan), then detect deletes."""
-    site_id = result.site_id
-    with engine.connect() as conn:
-        start_page = _resume_page(conn, schema=schema, entity=entity, site_id=site_id)
-    if start_page > 1:
-        result.resumed_from_page = start_page
-        log.info(
-            "%s site %s: resuming the unfinished scan at page %s", entity.name, site_id, start_page
+        outcome = reconcile.detect_deletes(
+            self.client,
+            warehouse=self.warehouse,
+            entity=entity,
+            site_id=site_id,
+            policy=self.policy,
+            since=started,
         )
-    started = scan.full_scan(
-        client,
-        engine=engine,
-        entity=entity,
-        site_id=site_id,
-        schema=schema,
-        start_page=start_page,
-        result=result,
-        on_page=on_page,
-    )
-    outcome = reconcile.detect_deletes(
-        client,
-        engine=engine,
-        entity=entity,
-        site_id=site_id,
-        schema=schema,
-        policy=policy,
-        since=started,
-    )
-    result.deleted += outcome.marked
-    result.delete_candidates = outcome.candidates
-    result.confirm_gets = outcome.confirm_gets
+        result.deleted += outcome.marked
+        result.delete_candidates = outcome.candidates
+        result.confirm_gets = outcome.confirm_gets
 
 
-def _resume_page(conn: Connection, *, schema: str, entity: Entity, site_id: int) -> int:
+def resume_page(entity: Entity, current: state.SyncState | None) -> int:
     """The page after the last committed one of an unfinished scan in the same order, else 1."""
-    current = state.get_state(conn, schema=schema, site_id=site_id, entity=entity.name)
     if current is None or not current.scan_next_page:
         return 1
     if current.scan_sort != (entity.scan_sort or ""):
@@ -233,12 +213,12 @@ def _account(
     result.duration_s = time.monotonic() - started
 
 
-def _finish(engine: Engine, *, schema: str, result: EntityResult) -> None:
+def _finish(warehouse: Warehouse, *, result: EntityResult) -> None:
     """Record the run's outcome; a warehouse that is down must not hide the original error."""
     # An endpoint the account does not offer is recorded as a run that read nothing.
     status = "succeeded" if result.status == "unavailable" else None
     try:
-        with engine.begin() as conn:
-            state.finish_run(conn, schema=schema, result=result, status=status)
+        with warehouse.begin() as conn:
+            state.finish_run(conn, warehouse=warehouse, result=result, status=status)
     except Exception as exc:
         log.warning("could not record the run's outcome: %s", type(exc).__name__)

@@ -143,6 +143,8 @@ def _wire_types(entity: Entity, into_table: bool) -> list[str]:
     return wire
 
 
+# Process-wide on purpose: a pure function of the registry entry, immutable, so any
+# thread and warehouse may share it; built once per entity and shape, not per batch.
 _WIRE_TYPES: dict[tuple[str, bool], list[str]] = {}
 
 

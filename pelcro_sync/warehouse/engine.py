@@ -3,12 +3,14 @@
 import re
 from urllib.parse import unquote
 
-from sqlalchemy import Engine, create_engine, text
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from pelcro_sync.config import Settings, parse_database_url
 from pelcro_sync.redact import redact
+from pelcro_sync.warehouse import sql as q
 from pelcro_sync.warehouse.errors import WarehouseError
 
 DRIVER = "postgresql+psycopg"
@@ -57,7 +59,7 @@ def check_connection(engine: Engine) -> str:
     """The server version; a one-line WarehouseError when the server does not answer."""
     try:
         with engine.connect() as conn:
-            return str(conn.execute(text("show server_version")).scalar_one())
+            return str(q.scalar(conn, sql.SQL("SHOW server_version")))
     except SQLAlchemyError as exc:
         raise connection_error(exc, url=engine.url) from None
 

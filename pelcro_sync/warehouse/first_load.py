@@ -18,26 +18,29 @@ from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
 from pelcro_sync.warehouse import encode, history
-from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver
+from pelcro_sync.warehouse.sql import driver
+from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
-def site_is_empty(conn: Connection, *, entity: Entity, site_id: int, schema: str) -> bool:
+def site_is_empty(conn: Connection, *, warehouse: Warehouse, entity: Entity, site_id: int) -> bool:
     """Whether the table holds no row of this site, live or deleted: a first load."""
     query = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE site_id = %s)").format(
-        sql.Identifier(schema, entity.name)
+        warehouse.table(entity.name)
     )
     with driver(conn).cursor() as cur:
         return bool(cur.execute(query, (site_id,)).fetchone()[0])  # type: ignore[index]
 
 
 def insert_encoded(
-    conn: Connection, *, entity: Entity, encoded: encode.Encoded, schema: str
+    conn: Connection, *, warehouse: Warehouse, entity: Entity, encoded: encode.Encoded
 ) -> UpsertCounts | None:
     """COPY a batch encoded for the table (`encode.for_table`) into it as new rows; None,
     with nothing written, when one of its keys is already there. No commit (the caller's
     transaction, as for the merge)."""
     if encoded.rows == 0:
         return UpsertCounts()
+    schema = warehouse.schema
     with driver(conn).cursor() as cur:
         # The first statement also opens the transaction, so the savepoint has one to be in.
         now: datetime = cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]

@@ -8,9 +8,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, text
+from psycopg import sql
+from sqlalchemy import Connection
 
+from pelcro_sync.entities import Entity
 from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.warehouse import sql as q
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 POLL_S = 0.2
 
@@ -19,37 +23,40 @@ class SyncInProgressError(PelcroSyncError):
     """Another run holds the lock of this site and entity."""
 
 
-def lock_key(*, schema: str, site_id: int, entity: str) -> str:
-    return f"pelcro-sync:{schema}:{site_id}:{entity}"
+_TRY = sql.SQL("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))")
+_UNLOCK = sql.SQL("SELECT pg_advisory_unlock(hashtextextended(%s, 0))")
+
+
+def lock_key(*, schema: str, site_id: int, entity: Entity) -> str:
+    return f"pelcro-sync:{schema}:{site_id}:{entity.name}"
 
 
 @contextmanager
 def entity_lock(
-    engine: Engine, *, schema: str, site_id: int, entity: str, wait_s: float = 0.0
+    warehouse: Warehouse, *, site_id: int, entity: Entity, wait_s: float = 0.0
 ) -> Iterator[None]:
     """Hold the lock of (schema, site, entity) inside the block; wait up to `wait_s` for it.
 
     Raises:
         SyncInProgressError: another run still holds it after `wait_s` seconds.
     """
-    key = lock_key(schema=schema, site_id=site_id, entity=entity)
-    conn = engine.connect()
+    key = lock_key(schema=warehouse.schema, site_id=site_id, entity=entity)
+    conn = warehouse.connect()
     try:
         # Autocommit: a session lock must not sit inside a transaction left open for hours.
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        _acquire(conn, key=key, wait_s=wait_s, what=f"{entity} of site {site_id}")
+        _acquire(conn, key=key, wait_s=wait_s, what=f"{entity.name} of site {site_id}")
         try:
             yield
         finally:
-            conn.execute(text("select pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
+            q.scalar(conn, _UNLOCK, (key,))
     finally:
         conn.close()
 
 
 def _acquire(conn: Connection, *, key: str, wait_s: float, what: str) -> None:
     deadline = time.monotonic() + max(0.0, wait_s)
-    query = text("select pg_try_advisory_lock(hashtextextended(:k, 0))")
-    while not conn.execute(query, {"k": key}).scalar():
+    while not q.scalar(conn, _TRY, (key,)):
         if time.monotonic() >= deadline:
             raise SyncInProgressError(
                 f"{what} is already being synced by another run; "

@@ -8,16 +8,18 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, MetaData, Table, case, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from sqlalchemy import Connection
 
-from pelcro_sync.entities import ENTITIES
+from pelcro_sync.entities import Entity
 from pelcro_sync.redact import one_line
-from pelcro_sync.warehouse.schema import RUN_COUNTS, RUN_STATUSES, sync_runs_table, sync_state_table
+from pelcro_sync.warehouse import sql as q
+from pelcro_sync.warehouse.schema import RUN_COUNTS, RUN_STATUSES, SYNC_RUNS, SYNC_STATE
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 MAX_ERROR_CHARS = 1000
 STALE_AFTER = timedelta(hours=6)
@@ -41,27 +43,6 @@ class SyncState:
     drift_baseline: dict[str, list[str]] | None = None
 
 
-@dataclass(frozen=True)
-class EntityStatus:
-    """One line of `pelcro-sync status`: a site's entity, its last runs and its row counts."""
-
-    site_id: int
-    entity: str
-    rows: int = 0
-    deleted_rows: int = 0
-    last_success_at: datetime | None = None
-    last_success: Mapping[str, int] | None = None  # counts of the last successful run
-    last_run_status: str | None = None
-    last_run_at: datetime | None = None
-    last_error: str | None = None
-
-
-@lru_cache(maxsize=32)
-def _tables(schema: str) -> tuple[Table, Table]:
-    metadata = MetaData(schema=schema)
-    return sync_runs_table(metadata), sync_state_table(metadata)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -72,29 +53,24 @@ def redact(message: str | None) -> str | None:
     return None if message is None else one_line(message, limit=MAX_ERROR_CHARS)
 
 
-def start_run(conn: Connection, *, schema: str, site_id: int, entity: str, mode: str) -> str:
+def start_run(
+    conn: Connection, *, warehouse: Warehouse, site_id: int, entity: Entity, mode: str
+) -> str:
     """Record a run as 'running'; its id."""
-    runs, _ = _tables(schema)
     run_id = str(uuid4())
-    conn.execute(
-        runs.insert().values(
-            run_id=run_id,
-            site_id=site_id,
-            entity=entity,
-            mode=mode,
-            started_at=_now(),
-            status="running",
-            host=socket.gethostname(),
-            pid=os.getpid(),
-        )
-    )
+    query = sql.SQL(
+        "INSERT INTO {} (run_id, site_id, entity, mode, started_at, status, host, pid)"
+        " VALUES (%s, %s, %s, %s, %s, 'running', %s, %s)"
+    ).format(warehouse.table(SYNC_RUNS))
+    params = (run_id, site_id, entity.name, mode, _now(), socket.gethostname(), os.getpid())
+    q.run(conn, query, params)
     return run_id
 
 
 def finish_run(
     conn: Connection,
     *,
-    schema: str,
+    warehouse: Warehouse,
     run_id: str | None = None,
     status: str | None = None,
     result: Any = None,
@@ -117,101 +93,130 @@ def finish_run(
     unknown = set(counts) - set(RUN_COUNTS)
     if unknown or status not in RUN_STATUSES or not run_id:
         raise ValueError(f"finish_run: bad status {status!r}, run id or counts {sorted(unknown)}")
-    runs, _ = _tables(schema)
     finished_at = finished_at or _now()
-    row = conn.execute(
-        runs.update()
-        .where(runs.c.run_id == run_id)
-        .values(
-            status=status,
-            finished_at=finished_at,
-            error=redact(error),
-            type_errors=dict(type_errors) if type_errors else None,
-            **counts,
-        )
-        .returning(runs.c.site_id, runs.c.entity)
-    ).first()
-    if row is not None and status == "succeeded":
-        _upsert_state(
-            conn,
-            schema=schema,
-            site_id=row.site_id,
-            entity=row.entity,
-            values={"last_success_at": finished_at},
-        )
+    values = {
+        "status": status,
+        "finished_at": finished_at,
+        "error": redact(error),
+        "type_errors": Jsonb(dict(type_errors)) if type_errors else None,
+        **counts,
+    }
+    query = sql.SQL("UPDATE {} SET {} WHERE run_id = %(run_id)s RETURNING site_id, entity").format(
+        warehouse.table(SYNC_RUNS),
+        sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+        ),
+    )
+    done = q.rows(conn, query, {**values, "run_id": run_id})
+    if done and status == "succeeded":
+        site_id, name = done[0]
+        success = {"last_success_at": finished_at}
+        _upsert_state(conn, warehouse=warehouse, site_id=site_id, entity_name=name, values=success)
 
 
 def _upsert_state(
     conn: Connection,
     *,
-    schema: str,
+    warehouse: Warehouse,
     site_id: int,
-    entity: str,
+    entity_name: str,
     values: Mapping[str, Any],
-    on_update: Mapping[str, Any] | None = None,
-) -> None:
-    """Insert or update the state row of (site_id, entity); `on_update` overrides for updates."""
-    _, state = _tables(schema)
-    stmt = insert(state).values(site_id=site_id, entity=entity, updated_at=_now(), **values)
-    updates = {k: stmt.excluded[k] for k in values} | dict(on_update or {})
-    updates["updated_at"] = stmt.excluded.updated_at
-    conn.execute(stmt.on_conflict_do_update(index_elements=["site_id", "entity"], set_=updates))
+    on_update: Mapping[str, sql.Composable] | None = None,
+    returning: str | None = None,
+) -> Any:
+    """Insert or update the state row of (site_id, entity); `on_update` overrides for updates
+    (`s` is the row as it was). A value that is a `sql.Composable` is SQL, not a parameter.
+    The new value of column `returning`, when one is named."""
+    names = ["site_id", "entity", "updated_at", *values]
+    params = {"site_id": site_id, "entity": entity_name, "updated_at": _now()}
+    given: list[sql.Composable] = [sql.Placeholder(n) for n in names[:3]]
+    for name, value in values.items():
+        if isinstance(value, sql.Composable):
+            given.append(value)
+        else:
+            given.append(sql.Placeholder(name))
+            params[name] = value
+    sets: dict[str, sql.Composable] = {
+        n: sql.SQL("excluded.{}").format(sql.Identifier(n)) for n in names[2:]
+    }
+    sets |= dict(on_update or {})
+    comma = sql.SQL(", ")
+    query = sql.SQL(
+        "INSERT INTO {t} AS s ({names}) VALUES ({given})"
+        " ON CONFLICT (site_id, entity) DO UPDATE SET {sets}{returning}"
+    ).format(
+        t=warehouse.table(SYNC_STATE),
+        names=comma.join(map(sql.Identifier, names)),
+        given=comma.join(given),
+        sets=comma.join(sql.SQL("{} = {}").format(sql.Identifier(k), v) for k, v in sets.items()),
+        returning=sql.SQL(" RETURNING s.{}").format(sql.Identifier(returning))
+        if returning
+        else sql.SQL(""),
+    )
+    if returning:
+        return q.scalar(conn, query, params)
+    q.run(conn, query, params)
+    return None
+
+
+# A new scan (none in flight, or another order) starts its clock; a resumed one keeps it.
+_SCAN_CLOCK = sql.SQL(
+    "CASE WHEN s.scan_next_page IS NOT NULL AND s.scan_sort = excluded.scan_sort"
+    " THEN coalesce(s.scan_started_at, excluded.scan_started_at)"
+    " ELSE excluded.scan_started_at END"
+)
 
 
 def save_progress(
     conn: Connection,
     *,
-    schema: str,
+    warehouse: Warehouse,
     site_id: int,
-    entity: str,
+    entity: Entity,
     run_id: str,
     next_page: int,
     sort: str,
     max_id: int | None = None,
-) -> None:
-    """Checkpoint the scan in flight: the next page to read, in which order, the highest id."""
-    _, state = _tables(schema)
-    excluded = insert(state).excluded
-    # A new scan (none in flight, or another order) starts its clock; a resumed one keeps it.
-    same_scan = (state.c.scan_next_page.is_not(None)) & (state.c.scan_sort == excluded.scan_sort)
-    _upsert_state(
+) -> datetime:
+    """Checkpoint the scan in flight: the next page to read, in which order, the highest id.
+    When the scan started (the database's clock, as for `_synced_at`: delete detection
+    compares the two), so that the caller need not read the row back."""
+    started: datetime = _upsert_state(
         conn,
-        schema=schema,
+        warehouse=warehouse,
         site_id=site_id,
-        entity=entity,
+        entity_name=entity.name,
         values={
             "scan_run_id": run_id,
             "scan_next_page": next_page,
             "scan_sort": sort,
             "max_id_seen": max_id,
-            # The database's clock, as for `_synced_at`: delete detection compares the two.
-            "scan_started_at": func.now(),
+            "scan_started_at": sql.SQL("now()"),
         },
         on_update={
-            "scan_started_at": case(
-                (same_scan, func.coalesce(state.c.scan_started_at, excluded.scan_started_at)),
-                else_=excluded.scan_started_at,
-            ),
-            "max_id_seen": func.greatest(state.c.max_id_seen, excluded.max_id_seen),
+            "scan_started_at": _SCAN_CLOCK,
+            "max_id_seen": sql.SQL("greatest(s.max_id_seen, excluded.max_id_seen)"),
         },
+        returning="scan_started_at",
     )
+    return started
 
 
 def complete_scan(
     conn: Connection,
     *,
-    schema: str,
+    warehouse: Warehouse,
     site_id: int,
-    entity: str,
+    entity: Entity,
     total: int | None,
     finished_at: datetime | None = None,
 ) -> None:
     """Record a scan that reached the last page (`total`: the API's meta.total); none in flight."""
     _upsert_state(
         conn,
-        schema=schema,
+        warehouse=warehouse,
         site_id=site_id,
-        entity=entity,
+        entity_name=entity.name,
         values={
             "last_complete_scan_at": finished_at or _now(),
             "last_complete_scan_total": total,
@@ -222,47 +227,52 @@ def complete_scan(
     )
 
 
-def get_state(conn: Connection, *, schema: str, site_id: int, entity: str) -> SyncState | None:
+def get_state(
+    conn: Connection, *, warehouse: Warehouse, site_id: int, entity: Entity
+) -> SyncState | None:
     """The state of (site_id, entity); None before its first checkpoint."""
-    _, state = _tables(schema)
-    row = conn.execute(
-        select(state).where(state.c.site_id == site_id, state.c.entity == entity)
-    ).first()
-    return SyncState(**row._asdict()) if row is not None else None
+    query = sql.SQL("SELECT * FROM {} WHERE site_id = %s AND entity = %s").format(
+        warehouse.table(SYNC_STATE)
+    )
+    found = q.dicts(conn, query, (site_id, entity.name))
+    if not found:
+        return None
+    row = found[0]
+    run_id = row["scan_run_id"]
+    return SyncState(**{**row, "scan_run_id": None if run_id is None else str(run_id)})
 
 
 def fail_stale_runs(
     conn: Connection,
     *,
-    schema: str,
+    warehouse: Warehouse,
     site_id: int | None = None,
-    entity: str | None = None,
+    entity: Entity | None = None,
     older_than: timedelta = STALE_AFTER,
 ) -> int:
     """Mark as failed the 'running' runs whose process is gone (same host) or that started
     more than `older_than` ago; how many. Narrow to one site and/or entity when given."""
-    runs, _ = _tables(schema)
-    query = select(runs.c.run_id, runs.c.started_at, runs.c.host, runs.c.pid).where(
-        runs.c.status == "running"
-    )
-    if site_id is not None:
-        query = query.where(runs.c.site_id == site_id)
-    if entity is not None:
-        query = query.where(runs.c.entity == entity)
+    runs = warehouse.table(SYNC_RUNS)
+    query = sql.SQL(
+        "SELECT run_id, started_at, host, pid FROM {} WHERE status = 'running'"
+        " AND (%(site)s::bigint IS NULL OR site_id = %(site)s)"
+        " AND (%(entity)s::text IS NULL OR entity = %(entity)s)"
+    ).format(runs)
+    found = q.rows(conn, query, {"site": site_id, "entity": entity.name if entity else None})
+    fail = sql.SQL(
+        "UPDATE {} SET status = 'failed', finished_at = %s, error = %s"
+        " WHERE run_id = %s AND status = 'running'"
+    ).format(runs)
     now, host = _now(), socket.gethostname()
     stale = 0
-    for row in conn.execute(query):
-        if now - row.started_at > older_than:
+    for run_id, started_at, run_host, pid in found:
+        if now - started_at > older_than:
             reason = f"abandoned: still 'running' after {older_than}"
-        elif row.host == host and row.pid not in (None, os.getpid()) and not _alive(row.pid):
-            reason = f"abandoned: process {row.pid} on {host} is gone"
+        elif run_host == host and pid not in (None, os.getpid()) and not _alive(pid):
+            reason = f"abandoned: process {pid} on {host} is gone"
         else:
             continue
-        conn.execute(
-            runs.update()
-            .where(runs.c.run_id == row.run_id, runs.c.status == "running")
-            .values(status="failed", finished_at=now, error=reason)
-        )
+        q.run(conn, fail, (now, reason, run_id))
         stale += 1
     return stale
 
@@ -277,76 +287,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def last_runs(conn: Connection, *, schema: str) -> list[EntityStatus]:
-    """Per site and entity: the last successful run, the latest run and the live row counts
-    (rows with `_deleted_at` null; deleted ones apart), sorted by site then entity."""
-    runs, _ = _tables(schema)
-    latest = _latest_runs(conn, runs=runs, succeeded_only=False)
-    succeeded = _latest_runs(conn, runs=runs, succeeded_only=True)
-    counts = _row_counts(conn, schema=schema)
-    statuses = []
-    for key in sorted(set(latest) | set(succeeded) | set(counts)):
-        last, ok = latest.get(key), succeeded.get(key)
-        rows, deleted = counts.get(key, (0, 0))
-        statuses.append(
-            EntityStatus(
-                site_id=key[0],
-                entity=key[1],
-                rows=rows,
-                deleted_rows=deleted,
-                last_success_at=ok.finished_at if ok else None,
-                last_success={c: getattr(ok, c) for c in RUN_COUNTS} if ok else None,
-                last_run_status=last.status if last else None,
-                last_run_at=last.started_at if last else None,
-                last_error=last.error if last else None,
-            )
-        )
-    return statuses
-
-
-def _latest_runs(conn: Connection, *, runs: Table, succeeded_only: bool) -> dict[tuple, Any]:
-    """(site_id, entity) -> its most recent run (or most recent successful one)."""
-    rank = (
-        func.row_number()
-        .over(partition_by=(runs.c.site_id, runs.c.entity), order_by=runs.c.started_at.desc())
-        .label("rank")
-    )
-    inner = select(runs, rank)
-    if succeeded_only:
-        inner = inner.where(runs.c.status == "succeeded")
-    ranked = inner.subquery()
-    rows = conn.execute(select(ranked).where(ranked.c.rank == 1))
-    return {(r.site_id, r.entity): r for r in rows}
-
-
-def _row_counts(conn: Connection, *, schema: str) -> dict[tuple[int, str], tuple[int, int]]:
-    """(site_id, entity) -> (live rows, deleted rows), in one round trip over every table."""
-    existing = set(
-        conn.execute(
-            text("select table_name from information_schema.tables where table_schema = :s"),
-            {"s": schema},
-        ).scalars()
-    )
-    parts = [
-        f"select site_id, '{e.name}' as entity, count(*) filter (where _deleted_at is null),"
-        f' count(*) filter (where _deleted_at is not null) from "{schema}"."{e.name}"'
-        " group by site_id"
-        for e in ENTITIES
-        if e.name in existing  # a registry ahead of the database must not break `status`
-    ]
-    if not parts:
-        return {}
-    rows = conn.execute(text(" union all ".join(parts)))
-    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
-
-
 def remember_drift(
-    conn: Connection, *, schema: str, site_id: int, entity: str, new: set[str], missing: set[str]
+    conn: Connection,
+    *,
+    warehouse: Warehouse,
+    site_id: int,
+    entity: Entity,
+    known: Mapping[str, list[str]] | None,
+    new: set[str],
+    missing: set[str],
 ) -> None:
-    """Add the fields a run saw undeclared or absent to the baseline, so each is reported
+    """Add the fields a run saw undeclared or absent to the baseline `known` (as the run
+    read it at its start: runs of one site and entity never overlap), so each is reported
     once, when it first appears, rather than on every run."""
-    current = get_state(conn, schema=schema, site_id=site_id, entity=entity)
-    known = (current.drift_baseline if current else None) or {}
+    known = known or {}
     merged = {
         "new": sorted(set(known.get("new", ())) | new),
         "missing": sorted(set(known.get("missing", ())) | missing),
@@ -354,8 +308,8 @@ def remember_drift(
     if merged != known:
         _upsert_state(
             conn,
-            schema=schema,
+            warehouse=warehouse,
             site_id=site_id,
-            entity=entity,
-            values={"drift_baseline": merged},
+            entity_name=entity.name,
+            values={"drift_baseline": Jsonb(merged)},
         )

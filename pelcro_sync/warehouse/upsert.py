@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
 from psycopg import sql
 from sqlalchemy import Connection
 
-from pelcro_sync.entities import Entity, get_entity
+from pelcro_sync.entities import Entity
 from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import encode, history
+from pelcro_sync.warehouse.sql import driver
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class UpsertCounts:
 def upsert_batch(
     conn: Connection,
     *,
-    entity: Entity | str,
+    warehouse: Warehouse,
+    entity: Entity,
     site_id: int,
     batch: NormalizedBatch,
-    schema: str,
     synced_at: datetime | None = None,
     track_seen: bool = False,
     observed_at: datetime | None = None,
@@ -56,14 +57,13 @@ def upsert_batch(
     Each row written gets a new version in its history table, in the same statement
     (`history.merge_ctes`), from `observed_at` (a webhook's time; default: `_synced_at`).
     """
-    ent = get_entity(entity) if isinstance(entity, str) else entity
-    encoded = encode.for_stage(ent, batch.frame)
+    encoded = encode.for_stage(entity, batch.frame)
     return merge_encoded(
         conn,
-        entity=ent,
+        warehouse=warehouse,
+        entity=entity,
         site_id=site_id,
         encoded=encoded,
-        schema=schema,
         synced_at=synced_at,
         track_seen=track_seen,
         observed_at=observed_at,
@@ -73,10 +73,10 @@ def upsert_batch(
 def merge_encoded(
     conn: Connection,
     *,
+    warehouse: Warehouse,
     entity: Entity,
     site_id: int,
     encoded: encode.Encoded,
-    schema: str,
     synced_at: datetime | None = None,
     track_seen: bool = False,
     observed_at: datetime | None = None,
@@ -84,6 +84,7 @@ def merge_encoded(
     """`upsert_batch` of a batch already encoded for the staging table (`encode.for_stage`)."""
     if encoded.rows == 0:
         return UpsertCounts()
+    schema = warehouse.schema
     stage = sql.Identifier(f"_stage_{entity.name}")
     with driver(conn).cursor() as cur:
         cur.execute(_stage_ddl(entity, stage))
@@ -101,10 +102,10 @@ def merge_encoded(
 def mark_deleted(
     conn: Connection,
     *,
-    entity: Entity | str,
+    warehouse: Warehouse,
+    entity: Entity,
     site_id: int,
     ids: Iterable[int],
-    schema: str,
     deleted_at: datetime | None = None,
 ) -> int:
     """Set `_deleted_at` on the given live rows (already-deleted ones keep their date), and
@@ -113,27 +114,23 @@ def mark_deleted(
         "UPDATE {} SET _deleted_at = coalesce(%(at)s::timestamptz, now())"
         " WHERE site_id = %(site_id)s AND id = ANY(%(ids)s::bigint[]) AND _deleted_at IS NULL"
         " RETURNING id"
-    ).format(_table(entity, schema))
+    ).format(_table(entity, warehouse.schema))
     params = {"at": deleted_at, "site_id": site_id, "ids": [int(i) for i in ids]}
     with driver(conn).cursor() as cur:
         marked = [row[0] for row in cur.execute(query, params)]
-    history.close(conn, entity=entity, site_id=site_id, ids=marked, schema=schema, at=deleted_at)
+    history.close(
+        conn, entity=entity, site_id=site_id, ids=marked, schema=warehouse.schema, at=deleted_at
+    )
     return len(marked)
 
 
-def driver(conn: Connection) -> psycopg.Connection:
-    """The psycopg connection under `conn`, in a transaction SQLAlchemy knows of."""
-    if not conn.in_transaction():
-        conn.begin()  # so SQLAlchemy knows of the transaction the caller will commit
-    return conn.connection.driver_connection  # type: ignore[return-value]
-
-
-def _table(entity: Entity | str, schema: str) -> sql.Identifier:
-    name = entity if isinstance(entity, str) else entity.name
-    return sql.Identifier(schema, get_entity(name).name)
+def _table(entity: Entity, schema: str) -> sql.Identifier:
+    return sql.Identifier(schema, entity.name)
 
 
 # Rendered statements per (entity, schema): composing them costs more than a page's COPY.
+# Process-wide on purpose: a statement is a pure function of its key, immutable, and so
+# shared safely by every warehouse and thread (a few dozen keys at most).
 _SQL_CACHE: dict[tuple[str, ...], sql.SQL] = {}
 
 

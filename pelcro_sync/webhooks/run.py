@@ -9,13 +9,7 @@ from rich.console import Console
 
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.errors import ConfigError
-from pelcro_sync.warehouse import migrate as migrations
-from pelcro_sync.warehouse.engine import (
-    check_connection,
-    describe,
-    make_engine,
-    resolve_database_url,
-)
+from pelcro_sync.warehouse.warehouse import open_warehouse
 from pelcro_sync.webhooks.apply import ApplyCounts, apply_pending
 from pelcro_sync.webhooks.server import Receiver, WebhookServer
 from pelcro_sync.webhooks.signature import DEFAULT_TOLERANCE_S
@@ -40,11 +34,8 @@ def serve(
 ) -> None:
     """Receive webhooks until interrupted, on a migrated warehouse."""
     secret = require_secret(settings)  # before any I/O: a missing secret is a one-liner
-    url = resolve_database_url(settings)
-    engine = make_engine(url)
-    check_connection(engine)
-    migrations.upgrade(url, schema=settings.schema)
-    receiver = Receiver(engine, settings.schema, secret, tolerance_s=tolerance_s)
+    warehouse = open_warehouse(settings)
+    receiver = Receiver(warehouse, secret, tolerance_s=tolerance_s)
     server = WebhookServer((host, port), receiver)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("pelcro_sync.webhooks").setLevel(logging.INFO)
@@ -53,8 +44,8 @@ def serve(
         # Announced inside the try: a stop signal right after the announcement (a test, a
         # supervisor that waited for it) still ends the server here, not as an error.
         console.print(
-            f"receiving Pelcro webhooks on {server.url} -> {describe(url)} schema "
-            f"{settings.schema}; put it behind TLS. Ctrl-C stops.",
+            f"receiving Pelcro webhooks on {server.url} -> {warehouse.where}; "
+            "put it behind TLS. Ctrl-C stops.",
             soft_wrap=True,
         )
         server.serve_forever(poll_interval=0.2)
@@ -62,7 +53,7 @@ def serve(
         pass
     finally:
         server.server_close()
-        engine.dispose()
+        warehouse.dispose()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
@@ -83,16 +74,8 @@ def _stop_on_sigterm() -> Any:
 
 def apply_once(settings: Settings, *, limit: int, console: Console) -> ApplyCounts:
     """Apply every pending event once and print the counts."""
-    url = resolve_database_url(settings)
-    engine = make_engine(url)
-    try:
-        check_connection(engine)
-        migrations.upgrade(url, schema=settings.schema)
-        counts = apply_pending(
-            engine, schema=settings.schema, default_site_id=default_site(settings), limit=limit
-        )
-    finally:
-        engine.dispose()
+    with open_warehouse(settings) as warehouse:
+        counts = apply_pending(warehouse, default_site_id=default_site(settings), limit=limit)
     console.print(", ".join(f"{k} {v}" for k, v in counts.as_dict().items()))
     return counts
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from pelcro_sync.config import Secret
 from pelcro_sync.redact import one_line
+from pelcro_sync.warehouse.warehouse import Warehouse
 from pelcro_sync.webhooks.events import EnvelopeError, parse_envelope
 from pelcro_sync.webhooks.signature import DEFAULT_TOLERANCE_S, HEADER, is_stale, verify
 from pelcro_sync.webhooks.store import record_event
@@ -31,8 +31,7 @@ READ_TIMEOUT_S = 10.0  # a client that stalls mid-body must not hold a thread fo
 class Receiver:
     """What the handler needs: where to store, and how to tell a genuine delivery."""
 
-    engine: Engine
-    schema: str
+    warehouse: Warehouse
     secret: Secret
     max_body: int = MAX_BODY
     tolerance_s: float = DEFAULT_TOLERANCE_S
@@ -96,8 +95,8 @@ class WebhookHandler(BaseHTTPRequestHandler):
         if is_stale(event.created, tolerance_s=rcv.tolerance_s):
             raise Refused(400, "stale event: `created` is older than the tolerance")
         try:
-            with rcv.engine.begin() as conn:
-                outcome = record_event(conn, event, schema=rcv.schema)
+            with rcv.warehouse.begin() as conn:
+                outcome = record_event(conn, event, warehouse=rcv.warehouse)
         except SQLAlchemyError as exc:
             # 503 makes Pelcro retry later; nothing was stored.
             log.error("webhook %s not stored: %s", event.event_id, one_line(str(exc), limit=300))

@@ -15,6 +15,7 @@ from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import get_entity
 from pelcro_sync.pipeline.sync import EntityResult, sync_entity
 from tests.faults import tally
+from tests.fixtures.postgres import warehouse_of
 
 # Backoff shrunk a hundredfold: the same decisions, in test time.
 FAST_POLICY = retry.RetryPolicy(max_attempts=12, base=0.01, cap=0.05, max_retry_after=10)
@@ -47,10 +48,9 @@ def sync_all(
     return [
         sync_entity(
             client,
-            engine=engine,
+            warehouse=warehouse_of(engine, schema),
             entity=get_entity(name),
             site_id=site,
-            schema=schema,
             mode="full",
             **kwargs,
         )

@@ -10,6 +10,7 @@ from pelcro_sync.entities import get_entity
 from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse.locks import SyncInProgressError
 from tests.faults.helpers import assert_converged, fast_client, truth
+from tests.fixtures.postgres import warehouse_of
 
 
 def _race(running, engine: Engine, schema: str, *, wait_s: float) -> list[object]:
@@ -21,9 +22,16 @@ def _race(running, engine: Engine, schema: str, *, wait_s: float) -> list[object
         with fast_client(running) as client:
             start.wait()
             try:
-                outcomes.append(sync_entity(client, engine=engine, entity=get_entity("customers"),
-                                            site_id=running.site_ids[0], schema=schema,
-                                            mode="full", lock_wait_s=wait_s))  # fmt: skip
+                outcomes.append(
+                    sync_entity(
+                        client,
+                        warehouse=warehouse_of(engine, schema),
+                        entity=get_entity("customers"),
+                        site_id=running.site_ids[0],
+                        mode="full",
+                        lock_wait_s=wait_s,
+                    )
+                )
             except Exception as exc:
                 outcomes.append(exc)
 
@@ -55,8 +63,13 @@ def test_two_syncs_at_once_never_overlap_duplicate_or_lose_a_row(
         assert len(errors) == 1 and isinstance(errors[0], SyncInProgressError), outcomes
         assert "already being synced by another run" in str(errors[0])
     with fast_client(running) as client:  # a later run picks up anything the race missed
-        sync_entity(client, engine=pg_engine, entity=get_entity("customers"), site_id=site,
-                    schema=schema, mode="full")  # fmt: skip
+        sync_entity(
+            client,
+            warehouse=warehouse_of(pg_engine, schema),
+            entity=get_entity("customers"),
+            site_id=site,
+            mode="full",
+        )
     with pg_engine.connect() as conn:
         rows, ids = conn.execute(
             text(f'SELECT count(*), count(DISTINCT id) FROM "{schema}".customers')

@@ -16,6 +16,7 @@ from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse import embedded, migrate, state
 from tests.faults import tally
 from tests.faults.helpers import assert_converged, fast_client
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.test_cli import BIN, clean_env
 
 SCHEMA = "outage"
@@ -46,7 +47,12 @@ def warehouse(pgdata: Path) -> Iterator[tuple[str, Engine]]:
 def _checkpoint_consistent(engine: Engine, site: int) -> int:
     """The committed pages, after checking rows, seen ids and checkpoint agree on them."""
     with engine.connect() as conn:
-        saved = state.get_state(conn, schema=SCHEMA, site_id=site, entity="customers")
+        saved = state.get_state(
+            conn,
+            warehouse=warehouse_of(conn.engine, SCHEMA),
+            site_id=site,
+            entity=get_entity("customers"),
+        )
         rows = conn.execute(text(f"SELECT count(*) FROM {SCHEMA}.customers")).scalar_one()
         # what the scan saw: the ids of rows it left unchanged, and the rows it wrote
         seen = conn.execute(
@@ -74,14 +80,16 @@ def test_the_warehouse_stopped_mid_sync_fails_the_run_and_the_next_run_converges
             embedded.stop(pgdata=pgdata)
 
     with fast_client(running, concurrency=1) as client, pytest.raises(Exception) as caught:
-        sync_entity(client, engine=engine, entity=entity, site_id=site, schema=SCHEMA,
+        sync_entity(client, warehouse=warehouse_of(engine, SCHEMA), entity=entity, site_id=site,
                     mode="full", on_page=stop_after_two_pages)  # fmt: skip
     tally.record(db_outages=1)
     assert "OperationalError" in type(caught.value).__name__ + str(caught.value)
     embedded.embedded_url(pgdata=pgdata)  # the server comes back
     committed = _checkpoint_consistent(engine, site)  # pages are batched: 0 or more
     with fast_client(running) as client:
-        result = sync_entity(client, engine=engine, entity=entity, site_id=site, schema=SCHEMA)
+        result = sync_entity(
+            client, warehouse=warehouse_of(engine, SCHEMA), entity=entity, site_id=site
+        )
     assert result.resumed_from_page == (committed + 1 if committed else None)
     assert_converged(engine, SCHEMA, running, ["customers"], [site])
 
@@ -117,7 +125,12 @@ def test_the_cli_reports_a_stopped_warehouse_in_one_line_and_the_next_run_conver
 def _committed_pages(engine: Engine, site: int) -> int:
     try:
         with engine.connect() as conn:
-            saved = state.get_state(conn, schema=SCHEMA, site_id=site, entity="customers")
+            saved = state.get_state(
+                conn,
+                warehouse=warehouse_of(conn.engine, SCHEMA),
+                site_id=site,
+                entity=get_entity("customers"),
+            )
     except Exception:
         return 0  # the schema may not be there yet
     return (saved.scan_next_page or 1) - 1 if saved else 0

@@ -9,14 +9,20 @@ from pelcro_sync.errors import AuthError
 from pelcro_sync.pipeline.sync import sync_entity
 from tests.faults import tally
 from tests.faults.helpers import assert_converged, deleted_ids, fast_client, live_raw, truth
+from tests.fixtures.postgres import warehouse_of
 
 
 def _sync(running, engine: Engine, schema: str, **kwargs):
     # One page in flight at a time, so the revocation lands exactly where it is meant to.
     with fast_client(running, concurrency=1) as client:
-        return sync_entity(client, engine=engine, entity=get_entity("customers"),
-                           site_id=running.site_ids[0], schema=schema, mode="full",
-                           **kwargs)  # fmt: skip
+        return sync_entity(
+            client,
+            warehouse=warehouse_of(engine, schema),
+            entity=get_entity("customers"),
+            site_id=running.site_ids[0],
+            mode="full",
+            **kwargs,
+        )
 
 
 @pytest.mark.parametrize(

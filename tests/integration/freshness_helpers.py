@@ -9,6 +9,7 @@ from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import Secret, Settings
 from pelcro_sync.entities import get_entity
 from pelcro_sync.pipeline.sync import EntityResult, sync_entity
+from tests.fixtures.postgres import warehouse_of
 
 
 def settings_for(running: Any) -> Settings:
@@ -59,9 +60,8 @@ def sync(
     with PelcroClient(settings_for(running), concurrency=concurrency) as client:
         return sync_entity(
             client,
-            engine=engine,
+            warehouse=warehouse_of(engine, schema),
             entity=get_entity(entity),
             site_id=running.site_ids[0],
-            schema=schema,
             **kwargs,
         )

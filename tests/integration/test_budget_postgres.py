@@ -15,6 +15,7 @@ from pelcro_sandbox import ratelimit as sandbox_ratelimit
 from pelcro_sync.api import budget_pg
 from pelcro_sync.config import Settings
 from pelcro_sync.errors import ConfigError
+from pelcro_sync.warehouse import budget as budget_schema
 from pelcro_sync.warehouse import migrate
 from tests.fixtures.postgres import _libpq
 from tests.integration.test_cli import BIN, clean_env
@@ -92,7 +93,7 @@ def test_the_table_holds_a_fingerprint_never_the_credential(pg_url: str) -> None
     pacer.acquire()
     assert pacer.recorded_rate() == 120
     with psycopg.connect(_libpq(pg_url)) as conn:
-        rows = conn.execute(f"SELECT b::text FROM {budget_pg.SCHEMA}.budget b").fetchall()
+        rows = conn.execute(f"SELECT b::text FROM {budget_schema.SCHEMA}.budget b").fetchall()
     assert any(pacer.account_key in row[0] for row in rows)
     assert not any(secret in row[0] for row in rows)
 
@@ -160,7 +161,7 @@ def test_processes_with_nothing_shared_but_postgres_stay_under_the_limit_and_use
     key = budget_pg.account_key(base_url=running.base_url, credential=running.api_key)
     with psycopg.connect(_libpq(pg_url)) as conn:
         row = conn.execute(
-            f"SELECT per_minute FROM {budget_pg.SCHEMA}.budget WHERE account_key = %s", (key,)
+            f"SELECT per_minute FROM {budget_schema.SCHEMA}.budget WHERE account_key = %s", (key,)
         ).fetchone()
     assert row is not None and row[0] == PER_WINDOW * 60 / WINDOW
     with pg_engine.begin() as conn:

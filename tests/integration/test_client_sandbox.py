@@ -17,7 +17,7 @@ from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.api.ratelimit import RateLimiter, reset_shared_budgets
 from pelcro_sync.api.retry import RetryPolicy
 from pelcro_sync.config import Secret, Settings
-from pelcro_sync.entities import ENTITIES
+from pelcro_sync.entities import ENTITIES, get_entity
 from pelcro_sync.errors import AuthError
 
 FAST_RETRY = RetryPolicy(max_attempts=10, base=0.05, cap=0.5)
@@ -53,7 +53,7 @@ def shared() -> Iterator[Running]:
 
 def read_all(client: PelcroClient, entity: str, site: int) -> tuple[list[dict], int | None]:
     records, total = [], None
-    for page in client.iter_pages(entity, site_id=site):
+    for page in client.iter_pages(get_entity(entity), site_id=site):
         records.extend(page.records)
         total = page.total if total is None else total
     return records, total
@@ -81,7 +81,7 @@ def test_revoked_key_fails_fast_with_auth_error(shared: Running) -> None:
     with client_for(shared, key=key, rate_limit=100_000) as client:
         start = time.monotonic()
         with pytest.raises(AuthError, match="API key was rejected") as info:
-            list(client.iter_pages("customers", site_id=shared.site_ids[0]))
+            list(client.iter_pages(get_entity("customers"), site_id=shared.site_ids[0]))
         assert time.monotonic() - start < 2
         assert client.stats.snapshot()["requests"] == 1
         assert key not in str(info.value)
@@ -148,7 +148,7 @@ def test_concurrent_entities_under_a_rate_limit_get_no_429(short_window: float) 
 
 def _read_until(client: PelcroClient, entity: str, site: int, deadline: float) -> None:
     while time.monotonic() < deadline:
-        pages = client.iter_pages(entity, site_id=site)
+        pages = client.iter_pages(get_entity(entity), site_id=site)
         for _ in pages:
             if time.monotonic() >= deadline:
                 pages.close()  # type: ignore[attr-defined]

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from pelcro_sync.entities import get_entity
 from pelcro_sync.warehouse import state
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.freshness_helpers import live, rows, sync, truth
 
 
@@ -62,7 +64,12 @@ def test_a_fast_run_leaves_an_unfinished_reconcile_scan_to_resume_where_it_stopp
     running.sandbox.mutate(creates={"customers": 1})
     fast = sync(running, pg_engine, migrated_schema, "customers", mode="fast")
     with pg_engine.connect() as conn:
-        saved = state.get_state(conn, schema=migrated_schema, site_id=site, entity="customers")
+        saved = state.get_state(
+            conn,
+            warehouse=warehouse_of(conn.engine, migrated_schema),
+            site_id=site,
+            entity=get_entity("customers"),
+        )
     assert fast.inserted == 1
     assert saved is not None and (saved.scan_next_page, saved.scan_sort) == (3, "id")
     resumed = sync(running, pg_engine, migrated_schema, "customers", full=True)

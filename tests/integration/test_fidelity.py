@@ -127,7 +127,7 @@ def test_sources_unavailable_is_skipped_once_not_failed_nor_tombstoned(
     assert first.returncode == 0, first.stderr
     running.sandbox.config.sources_status = status
     with PelcroClient(settings_for(running)) as client, pytest.raises(EndpointUnavailableError):
-        client.total("sources", site_id=running.site_ids[0])
+        client.total(get_entity("sources"), site_id=running.site_ids[0])
     again = run("sync", "sources", "customers", "--full", env=env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("sources: not available on this account") == 1
@@ -169,7 +169,7 @@ def test_no_rate_limit_headers_pacing_holds_and_a_bare_429_is_backed_off(make_sa
     site = running.site_ids[0]
     with PelcroClient(settings_for(running)) as client:
         for _ in range(4):
-            client.total("customers", site_id=site)
+            client.total(get_entity("customers"), site_id=site)
     assert running.sandbox.stats.throttled == 0
 
     running.sandbox.set_rate_limit(1)  # the window already holds more: every request is a 429
@@ -181,12 +181,12 @@ def test_no_rate_limit_headers_pacing_holds_and_a_bare_429_is_backed_off(make_sa
 
     with PelcroClient(settings_for(running, rate_limit=6000), sleep=sleep,
                       policy=RetryPolicy(base=0.01)) as client:  # fmt: skip
-        assert client.total("customers", site_id=site) > 0
+        assert client.total(get_entity("customers"), site_id=site) > 0
     assert running.sandbox.stats.throttled == 1 and len(slept) == 1  # backoff, no Retry-After
 
     running.sandbox.set_rate_limit(1)
     with PelcroClient(settings_for(running, rate_limit=6000), sleep=lambda s: None,
                       policy=RetryPolicy(max_attempts=2, base=0.01)) as client,\
             pytest.raises(RateLimitedError) as caught:  # fmt: skip
-        client.total("customers", site_id=site)
+        client.total(get_entity("customers"), site_id=site)
     assert caught.value.retry_after is None

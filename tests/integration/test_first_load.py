@@ -11,6 +11,7 @@ from pelcro_sync.transform.normalize import NormalizedBatch, normalize
 from pelcro_sync.warehouse import encode
 from pelcro_sync.warehouse.first_load import insert_encoded, site_is_empty
 from pelcro_sync.warehouse.upsert import UpsertCounts, mark_deleted, upsert_batch
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.freshness_helpers import live, rows, sync, truth
 from tests.integration.test_upsert import _records
 
@@ -47,8 +48,20 @@ def test_direct_copy_lands_exactly_what_the_merge_would(
             records[5][f.name], records[6][f.name] = 0.1 + 0.2, 1e-7 / 3
     batch = normalize(entity, records)
     written_at = conn.execute(text("SELECT now()")).scalar_one()  # the transaction's clock
-    counts = insert_new(conn, entity=entity, site_id=DIRECT, batch=batch, schema=schema)
-    merged = upsert_batch(conn, entity=entity, site_id=MERGED, batch=batch, schema=schema)
+    counts = insert_new(
+        conn,
+        entity=entity,
+        site_id=DIRECT,
+        batch=batch,
+        warehouse=warehouse_of(conn.engine, schema),
+    )
+    merged = upsert_batch(
+        conn,
+        entity=entity,
+        site_id=MERGED,
+        batch=batch,
+        warehouse=warehouse_of(conn.engine, schema),
+    )
     conn.commit()
     assert counts == merged == UpsertCounts(inserted=40)
     direct_rows = _table(conn, schema, name, DIRECT)
@@ -67,12 +80,27 @@ def test_a_key_already_there_writes_nothing_and_the_transaction_goes_on(
     entity = get_entity("customers")
     records, _ = _records(entity, 10)
     upsert_batch(conn, entity=entity, site_id=DIRECT, batch=normalize(entity, records[7:8]),
-                 schema=schema)  # fmt: skip
+                 warehouse=warehouse_of(conn.engine, schema))  # fmt: skip
     conn.commit()
     batch = normalize(entity, records)
-    assert insert_new(conn, entity=entity, site_id=DIRECT, batch=batch, schema=schema) is None
+    assert (
+        insert_new(
+            conn,
+            entity=entity,
+            site_id=DIRECT,
+            batch=batch,
+            warehouse=warehouse_of(conn.engine, schema),
+        )
+        is None
+    )
     assert len(_table(conn, schema, "customers", DIRECT)) == 1  # the COPY was rolled back
-    counts = upsert_batch(conn, entity=entity, site_id=DIRECT, batch=batch, schema=schema)
+    counts = upsert_batch(
+        conn,
+        entity=entity,
+        site_id=DIRECT,
+        batch=batch,
+        warehouse=warehouse_of(conn.engine, schema),
+    )
     conn.commit()
     assert counts == UpsertCounts(inserted=9, updated=0, unchanged=1)
     assert len(_table(conn, schema, "customers", DIRECT)) == 10
@@ -82,8 +110,13 @@ def test_a_key_repeated_in_the_batch_lands_once_last_wins(conn: Connection, sche
     entity = get_entity("customers")
     records, _ = _records(entity, 3)
     again = {**records[0], "email": "second@example.com"}
-    counts = insert_new(conn, entity=entity, site_id=DIRECT,
-                        batch=normalize(entity, [*records, again]), schema=schema)  # fmt: skip
+    counts = insert_new(
+        conn,
+        entity=entity,
+        site_id=DIRECT,
+        batch=normalize(entity, [*records, again]),
+        warehouse=warehouse_of(conn.engine, schema),
+    )
     conn.commit()
     assert counts == UpsertCounts(inserted=3)
     assert _table(conn, schema, "customers", DIRECT)[records[0]["id"]]["email"] == (
@@ -95,15 +128,21 @@ def test_site_is_empty_counts_deleted_rows_and_only_its_own_site(
     conn: Connection, schema: str
 ) -> None:
     entity = get_entity("customers")
-    assert site_is_empty(conn, entity=entity, site_id=DIRECT, schema=schema)
+    assert site_is_empty(
+        conn, entity=entity, site_id=DIRECT, warehouse=warehouse_of(conn.engine, schema)
+    )
     records, _ = _records(entity, 2)
     upsert_batch(conn, entity=entity, site_id=DIRECT, batch=normalize(entity, records),
-                 schema=schema)  # fmt: skip
+                 warehouse=warehouse_of(conn.engine, schema))  # fmt: skip
     mark_deleted(conn, entity=entity, site_id=DIRECT, ids=[r["id"] for r in records],
-                 schema=schema)  # fmt: skip
+                 warehouse=warehouse_of(conn.engine, schema))  # fmt: skip
     conn.commit()
-    assert not site_is_empty(conn, entity=entity, site_id=DIRECT, schema=schema)
-    assert site_is_empty(conn, entity=entity, site_id=MERGED, schema=schema)
+    assert not site_is_empty(
+        conn, entity=entity, site_id=DIRECT, warehouse=warehouse_of(conn.engine, schema)
+    )
+    assert site_is_empty(
+        conn, entity=entity, site_id=MERGED, warehouse=warehouse_of(conn.engine, schema)
+    )
 
 
 def test_a_first_load_that_meets_a_row_written_meanwhile_merges_it_and_lands_the_truth(
@@ -120,8 +159,13 @@ def test_a_first_load_that_meets_a_row_written_meanwhile_merges_it_and_lands_the
     def write_a_late_row_first(result: Any, page: Any) -> None:
         if page.number == 1:
             with pg_engine.begin() as c:
-                upsert_batch(c, entity=entity, site_id=site, schema=migrated_schema,
-                             batch=normalize(entity, [{"id": late, "email": "old@x"}]))  # fmt: skip
+                upsert_batch(
+                    c,
+                    entity=entity,
+                    site_id=site,
+                    warehouse=warehouse_of(c.engine, migrated_schema),
+                    batch=normalize(entity, [{"id": late, "email": "old@x"}]),
+                )
 
     result = sync(running, pg_engine, migrated_schema, "customers", full=True, concurrency=1,
                   on_page=write_a_late_row_first)  # fmt: skip

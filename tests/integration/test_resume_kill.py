@@ -9,7 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from pelcro_sync.entities import get_entity
 from pelcro_sync.warehouse import state
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.freshness_helpers import live, sync, truth
 
 BIN = Path(sys.executable).with_name("pelcro-sync")
@@ -25,7 +27,12 @@ def _cli_env(running, pg_url: str, schema: str) -> dict[str, str]:
 
 def _next_page(engine: Engine, schema: str, site: int) -> int:
     with engine.connect() as conn:
-        saved = state.get_state(conn, schema=schema, site_id=site, entity="customers")
+        saved = state.get_state(
+            conn,
+            warehouse=warehouse_of(conn.engine, schema),
+            site_id=site,
+            entity=get_entity("customers"),
+        )
     return (saved.scan_next_page or 0) if saved else 0
 
 

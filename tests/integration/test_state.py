@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, text
 
+from pelcro_sync.entities import get_entity
 from pelcro_sync.warehouse import state
+from pelcro_sync.warehouse.status import last_runs
+from tests.fixtures.postgres import warehouse_of
 
 SITE = 42
+CUSTOMERS = get_entity("customers")
 
 
 def _run_row(engine: Engine, schema: str, run_id: str) -> dict:
@@ -23,15 +27,14 @@ def _run_row(engine: Engine, schema: str, run_id: str) -> dict:
 def test_run_lifecycle_records_counts_and_stamps_last_success(
     pg_engine: Engine, migrated_schema: str
 ) -> None:
+    wh = warehouse_of(pg_engine, migrated_schema)
     with pg_engine.begin() as conn:
-        run_id = state.start_run(
-            conn, schema=migrated_schema, site_id=SITE, entity="customers", mode="full"
-        )
+        run_id = state.start_run(conn, warehouse=wh, site_id=SITE, entity=CUSTOMERS, mode="full")
     row = _run_row(pg_engine, migrated_schema, run_id)
     assert (row["status"], row["mode"], row["finished_at"]) == ("running", "full", None)
     with pg_engine.begin() as conn:
         state.finish_run(
-            conn, schema=migrated_schema, run_id=run_id, status="succeeded",
+            conn, warehouse=wh, run_id=run_id, status="succeeded",
             records_read=10, inserted=7, updated=2, unchanged=1, requests=3,
             type_errors={"created_at": 1},
         )  # fmt: skip
@@ -40,7 +43,7 @@ def test_run_lifecycle_records_counts_and_stamps_last_success(
     assert (row["records_read"], row["inserted"], row["updated"], row["unchanged"]) == (10, 7, 2, 1)
     assert (row["deleted"], row["requests"], row["type_errors"]) == (0, 3, {"created_at": 1})
     with pg_engine.connect() as conn:
-        current = state.get_state(conn, schema=migrated_schema, site_id=SITE, entity="customers")
+        current = state.get_state(conn, warehouse=wh, site_id=SITE, entity=CUSTOMERS)
     assert current is not None and current.last_success_at == row["finished_at"]
 
 
@@ -59,16 +62,16 @@ class _Result:
 def test_finish_run_from_a_result_object_redacts_the_error(
     pg_engine: Engine, migrated_schema: str
 ) -> None:
+    wh = warehouse_of(pg_engine, migrated_schema)
+    plans = get_entity("plans")
     with pg_engine.begin() as conn:
-        run_id = state.start_run(
-            conn, schema=migrated_schema, site_id=SITE, entity="plans", mode="scan"
-        )
-        state.finish_run(conn, schema=migrated_schema, result=_Result(run_id=run_id))
+        run_id = state.start_run(conn, warehouse=wh, site_id=SITE, entity=plans, mode="scan")
+        state.finish_run(conn, warehouse=wh, result=_Result(run_id=run_id))
     row = _run_row(pg_engine, migrated_schema, run_id)
     assert row["status"] == "failed" and (row["records_read"], row["inserted"]) == (5, 5)
     assert "sk_live_abc123" not in row["error"] and "Bearer ***" in row["error"]
     with pg_engine.connect() as conn:
-        current = state.get_state(conn, schema=migrated_schema, site_id=SITE, entity="plans")
+        current = state.get_state(conn, warehouse=wh, site_id=SITE, entity=plans)
     assert current is None  # a failure stamps no success
 
 
@@ -92,16 +95,20 @@ def test_redact_removes_secrets_and_keeps_one_line(message: str, secret: str) ->
 def test_progress_is_saved_read_back_and_cleared_by_a_complete_scan(
     pg_engine: Engine, migrated_schema: str
 ) -> None:
-    key = {"schema": migrated_schema, "site_id": SITE, "entity": "invoices"}
+    wh = warehouse_of(pg_engine, migrated_schema)
+    key = {"warehouse": wh, "site_id": SITE, "entity": get_entity("invoices")}
     with pg_engine.begin() as conn:
         run_id = state.start_run(conn, mode="scan", **key)
-        state.save_progress(conn, run_id=run_id, next_page=2, sort="id", max_id=50, **key)
+        started = state.save_progress(conn, run_id=run_id, next_page=2, sort="id", max_id=50,
+                                      **key)  # fmt: skip
     with pg_engine.connect() as conn:
         first = state.get_state(conn, **key)
     with pg_engine.begin() as conn:
-        state.save_progress(conn, run_id=run_id, next_page=3, sort="id", max_id=40, **key)
+        again = state.save_progress(conn, run_id=run_id, next_page=3, sort="id", max_id=40, **key)
         resumed = state.get_state(conn, **key)
     assert first is not None and resumed is not None
+    # each checkpoint returns the scan's start, so a scan never reads the row back for it
+    assert started == again == first.scan_started_at is not None
     assert (resumed.scan_next_page, resumed.scan_sort, resumed.scan_run_id) == (3, "id", run_id)
     assert resumed.max_id_seen == 50  # the highest id ever seen, not the last page's
     assert resumed.scan_started_at == first.scan_started_at  # same scan, same clock
@@ -120,7 +127,8 @@ def test_a_checkpoint_rolled_back_with_its_page_is_not_saved(
     pg_engine: Engine, migrated_schema: str
 ) -> None:
     """The caller's transaction decides: a failed page leaves no checkpoint behind."""
-    key = {"schema": migrated_schema, "site_id": SITE, "entity": "orders"}
+    wh = warehouse_of(pg_engine, migrated_schema)
+    key = {"warehouse": wh, "site_id": SITE, "entity": get_entity("orders")}
     with pytest.raises(RuntimeError), pg_engine.begin() as conn:
         state.save_progress(conn, run_id=None, next_page=9, sort="", **key)  # type: ignore[arg-type]
         raise RuntimeError("upsert failed")
@@ -131,7 +139,8 @@ def test_a_checkpoint_rolled_back_with_its_page_is_not_saved(
 def test_fail_stale_runs_marks_dead_and_old_runs_failed(
     pg_engine: Engine, migrated_schema: str
 ) -> None:
-    key = {"schema": migrated_schema, "site_id": SITE, "entity": "skus"}
+    wh = warehouse_of(pg_engine, migrated_schema)
+    key = {"warehouse": wh, "site_id": SITE, "entity": get_entity("skus")}
     with pg_engine.begin() as conn:
         live = state.start_run(conn, mode="scan", **key)
         dead = state.start_run(conn, mode="scan", **key)
@@ -155,6 +164,7 @@ def test_last_runs_lists_last_success_and_live_row_counts(
     pg_engine: Engine, migrated_schema: str
 ) -> None:
     schema = migrated_schema
+    wh = warehouse_of(pg_engine, schema)
     with pg_engine.begin() as conn:
         conn.execute(
             text(
@@ -163,11 +173,11 @@ def test_last_runs_lists_last_success_and_live_row_counts(
                 " (42, 3, '{}', now(), now()), (7, 1, '{}', now(), null)"
             )
         )
-        ok = state.start_run(conn, schema=schema, site_id=42, entity="customers", mode="full")
-        state.finish_run(conn, schema=schema, run_id=ok, status="succeeded", inserted=3)
-        bad = state.start_run(conn, schema=schema, site_id=42, entity="customers", mode="scan")
-        state.finish_run(conn, schema=schema, run_id=bad, status="failed", error="boom")
-        listing = state.last_runs(conn, schema=schema)
+        ok = state.start_run(conn, warehouse=wh, site_id=42, entity=CUSTOMERS, mode="full")
+        state.finish_run(conn, warehouse=wh, run_id=ok, status="succeeded", inserted=3)
+        bad = state.start_run(conn, warehouse=wh, site_id=42, entity=CUSTOMERS, mode="scan")
+        state.finish_run(conn, warehouse=wh, run_id=bad, status="failed", error="boom")
+        listing = last_runs(conn, warehouse=wh)
     by_key = {(s.site_id, s.entity): s for s in listing}
     assert list(by_key) == [(7, "customers"), (42, "customers")]
     c42 = by_key[(42, "customers")]

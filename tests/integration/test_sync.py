@@ -15,6 +15,7 @@ from pelcro_sync.entities import ENTITIES, get_entity
 from pelcro_sync.errors import AuthError
 from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse import migrate, state
+from tests.fixtures.postgres import warehouse_of
 
 
 @pytest.fixture
@@ -53,7 +54,10 @@ def test_every_entity_of_every_site_lands_exactly_as_the_api_lists_it(
         for site_id in sandbox.site_ids:
             for entity in ENTITIES:
                 result = sync_entity(
-                    client, engine=pg_engine, entity=entity, site_id=site_id, schema=schema
+                    client,
+                    warehouse=warehouse_of(pg_engine, schema),
+                    entity=entity,
+                    site_id=site_id,
                 )
                 expected = truth(sandbox, entity.name, site_id)
                 assert result.status == "succeeded"
@@ -66,11 +70,15 @@ def test_a_second_sync_of_unchanged_data_writes_no_row(sandbox, pg_engine: Engin
     entity = get_entity("subscriptions")
     site = sandbox.site_ids[0]
     with PelcroClient(settings_for(sandbox)) as client:
-        first = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
+        first = sync_entity(
+            client, warehouse=warehouse_of(pg_engine, schema), entity=entity, site_id=site
+        )
         newest = text(f'SELECT max(_synced_at) FROM "{schema}".subscriptions')
         with pg_engine.connect() as conn:
             before = conn.execute(newest).scalar()
-        second = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
+        second = sync_entity(
+            client, warehouse=warehouse_of(pg_engine, schema), entity=entity, site_id=site
+        )
     assert first.inserted > 0
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, first.inserted)
     assert first.drift and not second.drift  # undeclared fields reported once, on first sight
@@ -86,12 +94,14 @@ def test_changes_in_pelcro_reach_the_warehouse_on_the_next_sync(
     entity = get_entity("customers")
     site = running.site_ids[0]
     with PelcroClient(settings_for(running)) as client:
-        sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
+        sync_entity(client, warehouse=warehouse_of(pg_engine, schema), entity=entity, site_id=site)
         visible = sorted(truth(running, "customers", site))
         changed = running.sandbox.mutate(
             updates={"customers": {visible[0]: {"first_name": "Zoë ✨"}}}, creates={"customers": 2}
         )
-        result = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
+        result = sync_entity(
+            client, warehouse=warehouse_of(pg_engine, schema), entity=entity, site_id=site
+        )
     assert result.updated == 1
     assert result.inserted == len(changed["created"]["customers"]) == 2
     rows = warehouse_rows(pg_engine, schema, "customers", site)
@@ -122,24 +132,35 @@ def test_a_scan_stopped_by_a_revoked_key_resumes_at_the_next_page(
     with PelcroClient(settings_for(running), concurrency=1) as client, pytest.raises(AuthError):
         sync_entity(
             client,
-            engine=pg_engine,
+            warehouse=warehouse_of(pg_engine, schema),
             entity=entity,
             site_id=site,
-            schema=schema,
             on_page=revoke_after_two_pages,
         )
     committed = warehouse_rows(pg_engine, schema, "customers", site)
     assert len(committed) >= 200
     with pg_engine.connect() as conn:
-        saved = state.get_state(conn, schema=schema, site_id=site, entity="customers")
+        saved = state.get_state(
+            conn,
+            warehouse=warehouse_of(conn.engine, schema),
+            site_id=site,
+            entity=get_entity("customers"),
+        )
     assert saved is not None and saved.scan_next_page is not None and saved.scan_next_page >= 3
     running.sandbox.reactivate_key(running.api_key)
     with PelcroClient(settings_for(running)) as client:
-        result = sync_entity(client, engine=pg_engine, entity=entity, site_id=site, schema=schema)
+        result = sync_entity(
+            client, warehouse=warehouse_of(pg_engine, schema), entity=entity, site_id=site
+        )
     assert result.resumed_from_page == saved.scan_next_page
     assert warehouse_rows(pg_engine, schema, "customers", site) == truth(running, "customers", site)
     with pg_engine.connect() as conn:
-        done = state.get_state(conn, schema=schema, site_id=site, entity="customers")
+        done = state.get_state(
+            conn,
+            warehouse=warehouse_of(conn.engine, schema),
+            site_id=site,
+            entity=get_entity("customers"),
+        )
         runs = conn.execute(
             text(f'SELECT status, error FROM "{schema}"._sync_runs ORDER BY started_at')
         ).all()
@@ -156,8 +177,34 @@ def test_a_sync_runs_with_the_collector_relaxed_and_restores_it(
     seen: list[int] = []
     before = gc.get_threshold()
     with PelcroClient(settings_for(sandbox)) as client:
-        sync_entity(client, engine=pg_engine, entity=get_entity("customers"),
-                    site_id=sandbox.site_ids[0], schema=schema,
-                    on_page=lambda result, page: seen.append(gc.get_threshold()[0]))  # fmt: skip
+        sync_entity(
+            client,
+            warehouse=warehouse_of(pg_engine, schema),
+            entity=get_entity("customers"),
+            site_id=sandbox.site_ids[0],
+            on_page=lambda result, page: seen.append(gc.get_threshold()[0]),
+        )
     assert seen and min(seen) >= collector.SYNC_THRESHOLD
     assert gc.get_threshold() == before
+
+
+def test_a_full_sync_reads_its_state_row_once(
+    sandbox, pg_engine: Engine, schema: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The row is read at the start and handed down: mode, resume page, scan clock and drift
+    baseline all come from that one read (four reads before the Warehouse handle)."""
+    reads: list[str] = []
+    original = state.get_state
+
+    def counted(conn, **kwargs):
+        reads.append(kwargs["entity"].name)
+        return original(conn, **kwargs)
+
+    monkeypatch.setattr(state, "get_state", counted)
+    entity, site = get_entity("plans"), sandbox.site_ids[0]
+    with PelcroClient(settings_for(sandbox)) as client:
+        for _ in range(2):  # a first load, then a full reconcile with delete detection
+            result = sync_entity(client, warehouse=warehouse_of(pg_engine, schema), entity=entity,
+                                 site_id=site, mode="full")  # fmt: skip
+            assert result.status == "succeeded"
+    assert reads == ["plans", "plans"]

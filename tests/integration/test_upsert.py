@@ -12,6 +12,7 @@ from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.transform.normalize import normalize
 from pelcro_sync.warehouse import upsert
 from pelcro_sync.warehouse.upsert import UpsertCounts, mark_deleted, upsert_batch
+from tests.fixtures.postgres import warehouse_of
 
 SITE = 4021
 PG_TYPES = {"bigint": "bigint", "numeric": "numeric", "text": "text", "boolean": "boolean",
@@ -66,7 +67,12 @@ def _tuple_stats(conn: Connection, schema: str, table: str) -> tuple[int, ...]:
 
 def _load(conn: Connection, entity: Entity, records: list[dict], schema: str, **kw: Any) -> Any:
     counts = upsert_batch(
-        conn, entity=entity, site_id=SITE, batch=normalize(entity, records), schema=schema, **kw
+        conn,
+        entity=entity,
+        site_id=SITE,
+        batch=normalize(entity, records),
+        warehouse=warehouse_of(conn.engine, schema),
+        **kw,
     )
     conn.commit()
     return counts
@@ -128,8 +134,14 @@ def test_reload_of_unchanged_rows_writes_nothing(conn: Connection, schema: str) 
     _load(conn, entity, records, schema, synced_at=T0)
     before = _rows(conn, schema, "subscriptions", "id, xmin::text AS xmin, _synced_at")
     tuples_before = _tuple_stats(conn, schema, "subscriptions")
-    counts = upsert_batch(conn, entity=entity, site_id=SITE, batch=normalize(entity, records),
-                          schema=schema, synced_at=T0 + timedelta(hours=1))  # fmt: skip
+    counts = upsert_batch(
+        conn,
+        entity=entity,
+        site_id=SITE,
+        batch=normalize(entity, records),
+        warehouse=warehouse_of(conn.engine, schema),
+        synced_at=T0 + timedelta(hours=1),
+    )
     tuples_after = _tuple_stats(conn, schema, "subscriptions")
     conn.commit()
     assert counts == UpsertCounts(unchanged=50)
@@ -159,10 +171,20 @@ def test_key_repeated_in_a_batch_lands_once_last_wins(conn: Connection, schema: 
 
 def test_two_batches_in_one_transaction(conn: Connection, schema: str) -> None:
     entity = get_entity("orders")
-    first = upsert_batch(conn, entity=entity, site_id=SITE, schema=schema,
-                         batch=normalize(entity, [{"id": 1}, {"id": 2}]))  # fmt: skip
-    second = upsert_batch(conn, entity=entity, site_id=SITE, schema=schema,
-                          batch=normalize(entity, [{"id": 3}]))  # fmt: skip
+    first = upsert_batch(
+        conn,
+        entity=entity,
+        site_id=SITE,
+        warehouse=warehouse_of(conn.engine, schema),
+        batch=normalize(entity, [{"id": 1}, {"id": 2}]),
+    )
+    second = upsert_batch(
+        conn,
+        entity=entity,
+        site_id=SITE,
+        warehouse=warehouse_of(conn.engine, schema),
+        batch=normalize(entity, [{"id": 3}]),
+    )
     conn.commit()
     assert (first, second) == (UpsertCounts(inserted=2), UpsertCounts(inserted=1))
 
@@ -176,12 +198,24 @@ def test_failure_after_copy_leaves_table_as_it_was(
     changed = normalize(entity, [{"id": 1, "status": "refunded"}, {"id": 2}])
     monkeypatch.setattr(upsert, "_merge_sql", lambda *a, **k: sql.SQL("SELECT 1/0, 0"))
     with pytest.raises(Exception, match="division by zero"):
-        upsert_batch(conn, entity=entity, site_id=SITE, batch=changed, schema=schema)
+        upsert_batch(
+            conn,
+            entity=entity,
+            site_id=SITE,
+            batch=changed,
+            warehouse=warehouse_of(conn.engine, schema),
+        )
     conn.rollback()
     assert _rows(conn, schema, "orders", "id, xmin::text AS xmin, status") == before
     monkeypatch.undo()
     with pytest.raises(RuntimeError):  # the caller fails after a successful upsert
-        upsert_batch(conn, entity=entity, site_id=SITE, batch=changed, schema=schema)
+        upsert_batch(
+            conn,
+            entity=entity,
+            site_id=SITE,
+            batch=changed,
+            warehouse=warehouse_of(conn.engine, schema),
+        )
         raise RuntimeError("checkpoint failed")
     conn.rollback()
     assert _rows(conn, schema, "orders", "id, xmin::text AS xmin, status") == before
@@ -191,7 +225,12 @@ def test_soft_deleted_row_that_reappears_is_revived(conn: Connection, schema: st
     entity = get_entity("charges")
     records = [{"id": 1, "amount": 500}, {"id": 2, "amount": 700}]
     _load(conn, entity, records, schema, synced_at=T0)
-    assert mark_deleted(conn, entity=entity, site_id=SITE, ids=[1], schema=schema) == 1
+    assert (
+        mark_deleted(
+            conn, entity=entity, site_id=SITE, ids=[1], warehouse=warehouse_of(conn.engine, schema)
+        )
+        == 1
+    )
     conn.commit()
     later = T0 + timedelta(hours=2)
     assert _load(conn, entity, records, schema, synced_at=later) == UpsertCounts(0, 1, 1)
@@ -206,10 +245,20 @@ def test_mark_deleted_marks_only_the_named_live_rows_of_the_site(
     _load(conn, entity, [{"id": i, "code": f"C{i}"} for i in range(1, 8)], schema)
     _load(conn, entity, [{"id": 99}], schema)
     deleted_at = datetime(2024, 5, 1, tzinfo=UTC)
-    n = mark_deleted(conn, entity="coupons", site_id=SITE, ids=[2, 4, 1000], schema=schema,
-                     deleted_at=deleted_at)  # fmt: skip
-    again = mark_deleted(conn, entity=entity, site_id=SITE, ids=[2], schema=schema)
-    other_site = mark_deleted(conn, entity=entity, site_id=SITE + 1, ids=[1], schema=schema)
+    n = mark_deleted(
+        conn,
+        entity=get_entity("coupons"),
+        site_id=SITE,
+        ids=[2, 4, 1000],
+        warehouse=warehouse_of(conn.engine, schema),
+        deleted_at=deleted_at,
+    )
+    again = mark_deleted(
+        conn, entity=entity, site_id=SITE, ids=[2], warehouse=warehouse_of(conn.engine, schema)
+    )
+    other_site = mark_deleted(
+        conn, entity=entity, site_id=SITE + 1, ids=[1], warehouse=warehouse_of(conn.engine, schema)
+    )
     conn.commit()
     assert (n, again, other_site) == (2, 0, 0)
     assert _rows(conn, schema, "coupons")[2]["_deleted_at"] == deleted_at
@@ -221,7 +270,13 @@ def test_sites_are_separate_keys(conn: Connection, schema: str) -> None:
     entity = get_entity("plans")
     batch = normalize(entity, [{"id": 1, "nickname": "gold"}])
     for site in (1, 2):
-        upsert_batch(conn, entity=entity, site_id=site, batch=batch, schema=schema)
+        upsert_batch(
+            conn,
+            entity=entity,
+            site_id=site,
+            batch=batch,
+            warehouse=warehouse_of(conn.engine, schema),
+        )
     conn.commit()
     sites = conn.exec_driver_sql(f'SELECT site_id FROM "{schema}".plans ORDER BY 1').scalars()
     assert list(sites) == [1, 2]
@@ -237,8 +292,14 @@ def test_track_seen_records_only_the_rows_left_unchanged(conn: Connection, schem
     records = [{"id": i, "status": "paid"} for i in range(1, 6)]
 
     def load(batch: list[dict[str, Any]]) -> tuple[UpsertCounts, list[int]]:
-        counts = upsert_batch(conn, entity=entity, site_id=SITE, batch=normalize(entity, batch),
-                              schema=schema, track_seen=True)  # fmt: skip
+        counts = upsert_batch(
+            conn,
+            entity=entity,
+            site_id=SITE,
+            batch=normalize(entity, batch),
+            warehouse=warehouse_of(conn.engine, schema),
+            track_seen=True,
+        )
         seen = conn.exec_driver_sql(
             f'SELECT id FROM "{schema}"._scan_seen WHERE site_id = {SITE}'
             " AND entity = 'orders' ORDER BY id"

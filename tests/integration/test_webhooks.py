@@ -22,6 +22,7 @@ from pelcro_sync.config import Secret
 from pelcro_sync.webhooks.apply import apply_pending
 from pelcro_sync.webhooks.server import MAX_BODY, Receiver, WebhookServer, running
 from pelcro_sync.webhooks.signature import HEADER, sign
+from tests.fixtures.postgres import warehouse_of
 
 SECRET = "whsec_integration_5f2c9a1b7e"
 BIN = Path(sys.executable).with_name("pelcro-sync")
@@ -57,7 +58,7 @@ def migrated_schema(module_schema: str, pg_engine: Engine) -> str:
 
 @pytest.fixture
 def receiver(pg_engine: Engine, migrated_schema: str) -> Iterator[WebhookServer]:
-    with running(Receiver(pg_engine, migrated_schema, Secret(SECRET))) as server:
+    with running(Receiver(warehouse_of(pg_engine, migrated_schema), Secret(SECRET))) as server:
         yield server
 
 
@@ -218,7 +219,7 @@ def test_out_of_order_doubled_deliveries_apply_to_the_sandbox_truth(
                    forge=True) == [401]  # fmt: skip
     assert len(events(pg_engine, migrated_schema)) == len(sent)
 
-    counts = apply_pending(pg_engine, schema=migrated_schema)
+    counts = apply_pending(warehouse_of(pg_engine, migrated_schema))
     assert (counts.applied, counts.failed, counts.ignored) == (len(sent), 0, 0)
     assert counts.deleted == sum(e["type"] == "source.deleted" for e in sent) >= 1
 
@@ -248,9 +249,9 @@ def test_an_older_event_after_a_newer_one_changes_nothing(
     older = sb.webhooks.events_for(sb.mutate(updates={"customers": {cid: {"email": "old@x.io"}}}))
     newer = sb.webhooks.events_for(sb.mutate(updates={"customers": {cid: {"email": "new@x.io"}}}))
     assert deliver(receiver.url, SECRET, newer) == [200] * len(newer)
-    assert apply_pending(pg_engine, schema=migrated_schema).applied == len(newer)
+    assert apply_pending(warehouse_of(pg_engine, migrated_schema)).applied == len(newer)
     assert deliver(receiver.url, SECRET, older) == [200] * len(older)
-    late = apply_pending(pg_engine, schema=migrated_schema)
+    late = apply_pending(warehouse_of(pg_engine, migrated_schema))
     assert (late.applied, late.stale) == (0, len(older))
     landed = rows(pg_engine, migrated_schema, "customers", [cid])
     assert {r.email for r in landed.values()} == {"new@x.io"}
@@ -277,7 +278,7 @@ def test_unknown_types_and_siteless_objects_are_recorded_not_lost(
                            "data": {"object": {"id": 1}}})  # fmt: skip
     siteless = envelope("evt_nosite", site_id=None, id=5555)
     assert [post(receiver.url, b).status_code for b in (export, siteless)] == [200, 200]
-    counts = apply_pending(pg_engine, schema=migrated_schema)
+    counts = apply_pending(warehouse_of(pg_engine, migrated_schema))
     assert (counts.ignored, counts.failed) == (1, 1)
     by_id = {r.event_id: r for r in events(pg_engine, migrated_schema)}
     assert by_id["evt_x"].applied_at is not None and "no entity" in by_id["evt_x"].apply_note
@@ -285,7 +286,7 @@ def test_unknown_types_and_siteless_objects_are_recorded_not_lost(
     # With a default site (PELCRO_SITE_ID naming one site) the same object would land there.
     with pg_engine.begin() as conn:
         conn.execute(text(f'UPDATE "{migrated_schema}"._webhook_events SET apply_error = NULL'))
-    assert apply_pending(pg_engine, schema=migrated_schema, default_site_id=42).applied == 1
+    assert apply_pending(warehouse_of(pg_engine, migrated_schema), default_site_id=42).applied == 1
     assert set(rows(pg_engine, migrated_schema, "customers", [5555])) == {(42, 5555)}
 
 

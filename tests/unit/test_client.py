@@ -129,7 +129,7 @@ def test_rate_limit_and_site_ids_from_account_or_settings() -> None:
 def test_get_sends_site_id_and_keeps_every_field() -> None:
     api = Api()
     client, _ = make(api)
-    assert client.get("customers", 11, 5) == {"id": 5, "x": 1}
+    assert client.get(get_entity("customers"), 11, 5) == {"id": 5, "x": 1}
     assert api.requests[0].url.params["site_id"] == "11"
 
 
@@ -137,7 +137,7 @@ def test_iter_pages_sends_site_id_limit_sort_and_page_numbers() -> None:
     api = Api(total=250)
     budget = FakeBudget()
     client, _ = make(api, budget=budget)
-    pages = list(client.iter_pages("customers", site_id=11))
+    pages = list(client.iter_pages(get_entity("customers"), site_id=11))
     assert [p.number for p in pages] == [1, 2, 3]
     assert [r["id"] for p in pages for r in p.records] == list(range(250))
     assert pages[0].records[0]["unknown_field"] == {"nested": 0}
@@ -153,7 +153,7 @@ def test_iter_pages_sort_override_and_no_sort_entity() -> None:
     client, _ = make(api)
     customers = get_entity("customers")
     list(client.iter_pages(customers, site_id=1, sort=customers.newest_first))
-    list(client.iter_pages("addresses", site_id=1))
+    list(client.iter_pages(get_entity("addresses"), site_id=1))
     assert api.requests[0].url.params["sort"] == "-id"
     assert "sort" not in api.requests[1].url.params
 
@@ -161,7 +161,9 @@ def test_iter_pages_sort_override_and_no_sort_entity() -> None:
 def test_iter_pages_resumes_from_start_page() -> None:
     api = Api(total=500)
     client, _ = make(api)
-    assert [p.number for p in client.iter_pages("customers", site_id=1, start_page=4)] == [4, 5]
+    assert [
+        p.number for p in client.iter_pages(get_entity("customers"), site_id=1, start_page=4)
+    ] == [4, 5]
     assert min(int(r.url.params["page"]) for r in api.requests) == 4
 
 
@@ -174,7 +176,7 @@ def test_429_storm_is_recovered_and_the_budget_is_told() -> None:
     api = Api(total=5, script=[too_many("2"), too_many("0"), too_many(None)])
     budget = FakeBudget()
     client, sleeps = make(api, budget=budget)
-    pages = list(client.iter_pages("customers", site_id=1))
+    pages = list(client.iter_pages(get_entity("customers"), site_id=1))
     assert len(pages[0].records) == 5
     assert budget.penalties == [2.0, 0.0, 1.0]
     assert sleeps[:2] == [2.0, 0.0] and 0 <= sleeps[2] <= 4.0
@@ -207,7 +209,7 @@ REQ = httpx.Request("GET", BASE)
 def test_transient_faults_are_recovered(fault: object) -> None:
     api = Api(total=3, script=[fault])
     client, sleeps = make(api)
-    pages = list(client.iter_pages("customers", site_id=1))
+    pages = list(client.iter_pages(get_entity("customers"), site_id=1))
     assert [r["id"] for r in pages[0].records] == [0, 1, 2]
     assert len(api.requests) == 2 and len(sleeps) == 1
 
@@ -216,7 +218,7 @@ def test_persistent_502_ends_in_server_error_after_the_attempt_cap() -> None:
     api = Api(script=[httpx.Response(502, content=HTML_502)] * 10)
     client, sleeps = make(api)
     with pytest.raises(ServerError, match="502") as info:
-        client.get("customers", 1, 5)
+        client.get(get_entity("customers"), 1, 5)
     assert "<" not in str(info.value) and len(api.requests) == 6 and len(sleeps) == 5
 
 
@@ -224,7 +226,7 @@ def test_persistent_dropped_connection_ends_in_transport_error() -> None:
     api = Api(script=[httpx.RemoteProtocolError("peer closed", request=REQ)] * 10)
     client, _ = make(api)
     with pytest.raises(TransportError, match="GET /customers/5\\?site_id=1"):
-        client.get("customers", 1, 5)
+        client.get(get_entity("customers"), 1, 5)
     assert len(api.requests) == 6
 
 
@@ -243,7 +245,7 @@ def test_client_errors_fail_fast_without_retry(status: int, body: dict, cls: typ
     api = Api(script=[httpx.Response(status, json=body)] * 3)
     client, sleeps = make(api)
     with pytest.raises(cls) as info:
-        list(client.iter_pages("customers", site_id=1))
+        list(client.iter_pages(get_entity("customers"), site_id=1))
     assert len(api.requests) == 1 and sleeps == []
     assert "GET /customers?site_id=1" in str(info.value)
 
@@ -275,7 +277,7 @@ def test_secret_never_leaks_into_reprs_errors_logs_or_hooks(
 def test_stats_count_bytes_and_statuses() -> None:
     api = Api(total=3, script=[httpx.Response(503)])
     client, _ = make(api)
-    list(client.iter_pages("customers", site_id=1))
+    list(client.iter_pages(get_entity("customers"), site_id=1))
     stats = client.stats.snapshot()
     assert stats["statuses"] == {503: 1, 200: 1} and stats["bytes"] > 0
 
@@ -285,7 +287,7 @@ def test_shared_budget_is_used_when_none_is_given() -> None:
     cfg = Settings(api_key=Secret(KEY), base_url=BASE)
     with PelcroClient(cfg, transport=httpx.MockTransport(api)) as a:
         a.account()
-        list(a.iter_pages("customers", site_id=1))
+        list(a.iter_pages(get_entity("customers"), site_id=1))
         with PelcroClient(cfg, transport=httpx.MockTransport(api)) as b:
             assert b._get_budget() is a._get_budget()
             assert a._get_budget().per_minute == 360

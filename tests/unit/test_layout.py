@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("pelcro_sync", "pelcro_sandbox", "dagster_project")
 # Rank of each wing of pelcro_sync: a module may import its own wing or a lower rank.
@@ -217,11 +215,6 @@ C = "update the counts, then set the flag"
     assert found == ["select id from t where x = 1", "DELETE FROM WHERE site_id = :s"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQL still in pipeline/reconcile.py, webhooks/store.py, dagster queries (branch whouse)"
-    "; api/budget_pg.py and dagster_project/defs/freshness.py not moved yet (branch settings)",
-)
 def test_sql_text_lives_only_in_the_warehouse() -> None:
     found = [
         f"{path.relative_to(ROOT)}:{line}: {text}"
