@@ -120,27 +120,24 @@ def set_latency(sb: RemoteSandbox, seconds: float) -> None:
     httpx.post(f"{sb.admin_url}/latency", json={"latency": seconds}, timeout=10).raise_for_status()
 
 
-def one_run(sb: RemoteSandbox, *, workers: str, tmp: str) -> dict[str, Any]:
+def one_run(sb: RemoteSandbox, *, workers: str, resync: bool, tmp: str) -> dict[str, Any]:
     """First load, unchanged `sync --full`, plain COPY of the same rows: one fresh database."""
+    out: dict[str, Any] = {}
     with throwaway_database() as url:
-        migrate = run_cli(sb, url, "migrate", cwd=tmp)
+        out["migrate_s"] = run_cli(sb, url, "migrate", cwd=tmp).elapsed
         first = run_cli(sb, url, *sync_args(workers), cwd=tmp)
-        records = rows_in(url)
-        since = db_now(url)
-        resync = run_cli(sb, url, *sync_args(workers, "--full"), cwd=tmp)
-        written = written_since(url, since)
+        out.update(first_s=first.elapsed, rss=first.peak_rss_mb, records=rows_in(url))
+        out["rate"] = out["records"] / first.elapsed
+        if resync:
+            since = db_now(url)
+            again = run_cli(sb, url, *sync_args(workers, "--full"), cwd=tmp)
+            out.update(resync_s=again.elapsed, resync_rss=again.peak_rss_mb,
+                       resync_written=written_since(url, since))  # fmt: skip
+            out["resync_to_first"] = again.elapsed / first.elapsed
         copy_rows, copy_s = plain_copy(url, NAMES)
-    return {
-        "migrate_s": migrate.elapsed,
-        "first_s": first.elapsed,
-        "records": records,
-        "rate": records / first.elapsed,
-        "copy_rate": copy_rows / copy_s,
-        "rss": first.peak_rss_mb,
-        "resync_s": resync.elapsed,
-        "resync_rss": resync.peak_rss_mb,
-        "resync_written": written,
-    }
+        out["copy_rate"] = copy_rows / copy_s
+        out["to_copy"] = out["rate"] / out["copy_rate"]
+    return out
 
 
 def peer_run(sb: RemoteSandbox, *, tmp: str) -> dict[str, Any]:
@@ -155,22 +152,22 @@ def peer_run(sb: RemoteSandbox, *, tmp: str) -> dict[str, Any]:
     return {"rate": out["records"] / m.elapsed, "records": out["records"], "rss": m.peak_rss_mb}
 
 
-def headline(customers: int, *, runs: int, peer: bool, tmp: str) -> dict[str, Any]:
+def headline(customers: int, *, runs: int, peer: bool, resync: bool, tmp: str
+             ) -> dict[str, Any]:  # fmt: skip
     """Medians over `runs` of one size; ratios taken run by run, then their median."""
     cfg = SandboxConfig(customers=customers, rate_limit=None, latency=0.0, page_cache=True)
     ours, theirs = [], []
     with sandbox_process(cfg) as sb:
         warm_all(sb)
         for _ in range(runs):
-            ours.append(one_run(sb, workers=DEFAULT, tmp=tmp))
+            ours.append(one_run(sb, workers=DEFAULT, resync=resync, tmp=tmp))
             if peer:
                 theirs.append(peer_run(sb, tmp=tmp))
-    row: dict[str, Any] = {"customers": customers, "records": ours[0]["records"]}
-    for key in ("migrate_s", "first_s", "rate", "copy_rate", "rss", "resync_s", "resync_rss"):
+    row: dict[str, Any] = {"customers": customers, "records": ours[0]["records"], "runs": runs}
+    for key in set(ours[0]) - {"records", "resync_written"}:
         row[key] = median([r[key] for r in ours])
-    row["resync_written"] = max(r["resync_written"] for r in ours)
-    row["to_copy"] = median([r["rate"] / r["copy_rate"] for r in ours])
-    row["resync_to_first"] = median([r["resync_s"] / r["first_s"] for r in ours])
+    if resync:
+        row["resync_written"] = max(r["resync_written"] for r in ours)
     if theirs:
         row["dlt_rate"] = median([t["rate"] for t in theirs])
         row["dlt_rss"] = median([t["rss"] for t in theirs])
@@ -224,7 +221,7 @@ def print_headline(rows: list[dict[str, Any]]) -> None:
     if len(rows) >= 2:
         growth = rows[-1]["rss"] / rows[0]["rss"]
         lines.append(("peak RSS, largest / smallest size", "<= 1.2", ["", f"{growth:.2f}"]))
-    heads = [f"{r['customers']:,} customers" for r in rows]
+    heads = [f"{r['customers']:,} cust., {r['runs']} run{'s' * (r['runs'] > 1)}" for r in rows]
     width = max(len(a) for a, _, _ in lines)
     print(f"{'figure (medians)':<{width}}  {'target':<8}" + "".join(f"{h:>20}" for h in heads))
     for label, target, cells in lines:
@@ -247,9 +244,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.workload", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--customers", type=int, nargs="+", default=[20_000, 100_000])
-    p.add_argument("--runs", type=int, default=3, help="runs per figure (medians)")
+    p.add_argument("--runs", type=int, nargs="+", default=[3],
+                   help="runs per figure (medians): one count, or one per size")  # fmt: skip
     p.add_argument("--peer-sizes", type=int, default=1,
                    help="run the dlt peer at the first N sizes (0: none)")  # fmt: skip
+    p.add_argument("--resync-sizes", type=int, default=None,
+                   help="unchanged sync --full at the first N sizes (default: all)")  # fmt: skip
     p.add_argument("--curve-customers", type=int, default=5_000)
     p.add_argument("--curve-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--latencies", type=float, nargs="+", default=[0.0, 0.05, 0.2])
@@ -260,9 +260,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="smoke run: 2,000 customers, 1 run, curve at 1,000 customers")  # fmt: skip
     args = p.parse_args(argv)
     if args.quick:
-        args.customers, args.runs, args.curve_customers = [2_000], 1, 1_000
+        args.customers, args.runs, args.curve_customers = [2_000], [1], 1_000
         args.latencies = [0.0, 0.05]
-    args.curve_runs = args.curve_runs or args.runs
+    args.runs += [args.runs[-1]] * (len(args.customers) - len(args.runs))
+    args.curve_runs = args.curve_runs or args.runs[0]
+    if args.resync_sizes is None:
+        args.resync_sizes = len(args.customers)
     return args
 
 
@@ -276,10 +279,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if DEFAULT in workers:
         workers = [w for w in workers if w != default]
     with tempfile.TemporaryDirectory(prefix="pelcro-bench-") as tmp:
-        rows = [headline(n, runs=args.runs, peer=i < args.peer_sizes, tmp=tmp)
+        rows = [headline(n, runs=args.runs[i], peer=i < args.peer_sizes,
+                         resync=i < args.resync_sizes, tmp=tmp)
                 for i, n in enumerate(args.customers)]  # fmt: skip
         print(f"\n`pelcro-sync sync`, {len(NAMES)} entities x 2 sites, workers: CLI default "
-              f"({default}); medians of {args.runs}")  # fmt: skip
+              f"({default}); sandbox serving cached pages; medians of the runs shown")  # fmt: skip
         print_headline(rows)
         points: list[dict[str, Any]] = []
         if not args.skip_curve:
