@@ -106,7 +106,7 @@ def written_since(url: str, since: Any) -> int:
                 queries.append((f"{name}_history", "_valid_from >= %(t)s OR _valid_to >= %(t)s"))
             for table, where in queries:
                 q = sql.SQL("SELECT count(*) FROM {} WHERE ").format(sql.Identifier(SCHEMA, table))
-                total += c.execute(q + sql.SQL(where), {"t": since}).fetchone()[0]  # type: ignore[index,operator]
+                total += c.execute(q + sql.SQL(where), {"t": since}).fetchone()[0]  # type: ignore[index]
         return total
 
 
