@@ -47,7 +47,7 @@ format: install ## ruff format and autofix
 	$(RUN)/ruff format .
 	$(RUN)/ruff check --fix .
 
-bench: $(VENV)/.bench-synced ## benchmarks: rate-limited read, throughput, write path (prints tables)
+bench: $(VENV)/.bench-synced ## benchmarks: headline `pelcro-sync sync` workload vs COPY and dlt, then read and single-entity rows
 	$(RUN)/python -m bench
 
 dev: install ## the Dagster UI against the configured Pelcro and warehouse

@@ -1,11 +1,24 @@
-"""`make bench`: every benchmark in one run, then one table of figures against targets.
+"""`make bench`: every benchmark in one run, then the tables of figures against targets.
 
-python -m bench              # defaults: ~12 minutes on 2 cores
-python -m bench --large      # adds the 1,000,000-customer sync (memory flatness; long)
+python -m bench              # defaults: see the budget below
+python -m bench --quick      # smoke run of the headline only (2,000 customers, 1 run)
+python -m bench --large      # the headline's 100,000 customers x 3 runs with its re-sync,
+                             # the cold-API sync and the 1,000,000-customer sync (long)
 python -m bench --write      # adds the write-path micro-benchmark (bench.write)
 
-Each module has its own flags for longer runs: `python -m bench.read --help`,
-`python -m bench.e2e --help`, `python -m bench.write --help`.
+The headline (bench.workload) is the workload users run: `pelcro-sync sync` of all 18
+entities of two sites as its own process, with plain COPY and dlt side by side, the
+unchanged `sync --full`, and the workers x latency curve. The single-entity figures follow
+as secondary rows.
+
+Budget of the defaults (15 minutes on 2 quiet cores): the headline at 20,000 customers x 3
+runs (with dlt and the re-sync) and 100,000 x 1 run (first load and COPY only), the curve at
+5,000 customers x 1 run; the rate-limited read 1 run (its budget share barely moves between
+runs; 2 minutes of fixed wall time each); the single-entity sync without its dlt peer (dlt is
+in the headline) and without the cold-API run (`--large` adds it).
+
+Each module has its own flags for longer runs: `python -m bench.workload --help`,
+`python -m bench.read --help`, `python -m bench.e2e --help`, `python -m bench.write --help`.
 """
 
 import argparse
@@ -14,29 +27,50 @@ from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import e2e, read, write
+    from bench import e2e, read, workload, write
 
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--large", action="store_true", help="also sync 1,000,000 customers")
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="the headline only, small and once")
+    p.add_argument("--large", action="store_true", help="the long runs too (see above)")
     p.add_argument("--write", action="store_true", help="also run bench.write")
     p.add_argument("--paced-seconds", default="60")
     p.add_argument("--runs", default="3")
     p.add_argument("--entities", default="customers", help="entities of the e2e sync")
     args = p.parse_args(argv)
 
+    print("== headline: pelcro-sync sync, 18 entities x 2 sites, own process ==", flush=True)
+    if args.quick:
+        head = workload.main(["--quick"])
+    else:
+        big_runs = args.runs if args.large else "1"
+        head = workload.main(["--customers", "20000", "100000", "--runs", args.runs, big_runs,
+                              "--resync-sizes", "2" if args.large else "1",
+                              "--curve-runs", args.runs if args.large else "1"])  # fmt: skip
+    if args.quick:
+        return 0
     if args.write:
         print("== write path: normalize + COPY/merge upsert vs plain COPY ==", flush=True)
         write.main([])
     print("\n== rate-limited read, ours and dlt side by side ==", flush=True)
-    paced = read.main(["--paced-seconds", args.paced_seconds, "--runs", args.runs,
-                       "--skip-unthrottled"])  # fmt: skip
-    print("\n== unthrottled end-to-end sync ==", flush=True)
+    paced = read.main(["--paced-seconds", args.paced_seconds, "--runs",
+                       args.runs if args.large else "1", "--skip-unthrottled"])  # fmt: skip
+    print("\n== unthrottled end-to-end sync, one entity of one site ==", flush=True)
     sizes = ["100000", "1000000"] if args.large else ["100000"]
-    rows = e2e.main(["--customers", *sizes, "--runs", args.runs, "--entities", args.entities])
-    print("\n== the same sync, the sandbox rendering every page while measured ==", flush=True)
-    cold = e2e.main(["--customers", "100000", "--runs", "1", "--entities", args.entities,
-                     "--cold-api", "--peer-entities", ""])  # fmt: skip
-    print_summary(paced, rows + cold)
+    rows = e2e.main(["--customers", *sizes, "--runs", args.runs, "--entities", args.entities,
+                     "--peer-entities", "customers" if args.large else ""])  # fmt: skip
+    if args.large:
+        print("\n== the same sync, the sandbox rendering every page while measured ==",
+              flush=True)  # fmt: skip
+        rows += e2e.main(["--customers", "100000", "--runs", "1", "--entities", args.entities,
+                          "--cold-api", "--peer-entities", ""])  # fmt: skip
+    print("\n== HEADLINE (bench.workload) ==")
+    workload.print_headline(head["headline"])
+    if head["curve"]:
+        print()
+        workload.print_curve(head["curve"], default=head["default_workers"])
+    print("\n== secondary rows ==")
+    print_summary(paced, rows)
     return 0
 
 
