@@ -3,10 +3,14 @@ floats and timestamps, every field of the wrong type) and the comparison the tex
 allows. Shared by the webhook and REST-path fuzz tests."""
 
 import json
+import time
 from typing import Any
 
 from hypothesis import strategies as st
 
+from pelcro_sync.transform.normalize import MAX_SECONDS, MIN_SECONDS, sanitize
+
+NOW = int(time.time())  # fixed for the session: a strategy must not change between draws
 SPECIAL_TEXT = ["\x00", "a\x00b", "\ud800", "x\udfffy", "²", "\n", "evt_\r\nforged", "", " "]
 SPECIAL_INTS = [2**63 - 1, 2**63, -(2**63) - 1, 2**64, 2**70, -(2**70), 10**40, 0, -1]
 SPECIAL_FLOATS = [1e308, -1e308, 1e12, 1e300, 5e-324, 0.5, -0.0, 1.7976931348623157e308]
@@ -38,12 +42,16 @@ def envelopes(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             obj[key] = draw(values)
     event: dict[str, Any] = {"data": {"object": obj}}
-    event_type = st.one_of(st.sampled_from(["customer.updated", "invoice.paid", "export.done"]),
-                           texts, json_values)  # fmt: skip
-    for key, values in (("id", st.one_of(st.uuids().map(lambda u: f"evt_{u.hex}"), ids)),
-                        ("type", event_type), ("created", created)):  # fmt: skip
-        if draw(st.integers(0, 9)):  # present nine times in ten
-            event[key] = draw(values)
+    plausible = {
+        "id": st.uuids().map(lambda u: f"evt_{u.hex}"),
+        "type": st.sampled_from(["customer.updated", "invoice.paid", "export.done"]),
+        "created": st.integers(min_value=NOW - 3600, max_value=NOW),
+    }
+    hostile = {"id": ids, "type": st.one_of(texts, json_values), "created": created}
+    for key in ("id", "type", "created"):
+        roll = draw(st.integers(0, 9))  # plausible 7 times in 10, hostile 2, absent 1
+        if roll:
+            event[key] = draw(plausible[key] if roll <= 7 else hostile[key])
     if draw(st.integers(0, 4)) == 0:
         event = {**draw(st.dictionaries(texts, json_values, max_size=3)), **event}
     return event
@@ -69,3 +77,15 @@ def same_json(stored: Any, sent: Any) -> bool:
             return float(stored) == float(sent)
         return stored == sent
     return type(stored) is type(sent) and stored == sent
+
+
+def acceptable(sent: dict) -> bool:
+    """What the receiver promises to store: string `id` and `type` of 1..255 characters
+    (after the text policy) and `created` absent, null, or unix seconds of years 1..9999."""
+    texts_ok = all(isinstance(sent.get(k), str) and 1 <= len(sanitize(sent[k])) <= 255
+                   for k in ("id", "type"))  # fmt: skip
+    c = sent.get("created")
+    created_ok = c is None or (
+        isinstance(c, int | float) and not isinstance(c, bool) and MIN_SECONDS <= c < MAX_SECONDS
+    )
+    return texts_ok and created_ok

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pelcro_sync.transform.normalize import INT64_MAX, MAX_SECONDS, MIN_SECONDS, sanitize
+from pelcro_sync.transform.normalize import INT64_MAX, sanitize
 from pelcro_sync.webhooks.events import MAX_DEPTH, EnvelopeError, Event, parse_envelope
-from tests.hostile import dumps, envelopes, json_values, same_json
+from tests.hostile import acceptable, dumps, envelopes, json_values, same_json
 
 EXAMPLES = 300  # cases per property; the README's webhook section counts them
 
@@ -45,18 +45,6 @@ def parse(body: bytes) -> Event | None:
         return None
     check(event, body)
     return event
-
-
-def acceptable(sent: dict) -> bool:
-    """What the receiver promises to store: string `id` and `type` of 1..255 characters
-    (after the text policy) and `created` absent, null, or unix seconds of years 1..9999."""
-    texts_ok = all(isinstance(sent.get(k), str) and 1 <= len(sanitize(sent[k])) <= 255
-                   for k in ("id", "type"))  # fmt: skip
-    c = sent.get("created")
-    created_ok = c is None or (
-        isinstance(c, int | float) and not isinstance(c, bool) and MIN_SECONDS <= c < MAX_SECONDS
-    )
-    return texts_ok and created_ok
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
