@@ -3,9 +3,11 @@
 python -m bench              # defaults: ~12 minutes on 2 cores
 python -m bench --large      # adds the 1,000,000-customer sync (memory flatness; long)
 python -m bench --write      # adds the write-path micro-benchmark (bench.write)
+python -m bench --webhooks   # adds the webhook receiver under load (bench.webhooks_load, ~80 s)
 
 Each module has its own flags for longer runs: `python -m bench.read --help`,
-`python -m bench.e2e --help`, `python -m bench.write --help`.
+`python -m bench.e2e --help`, `python -m bench.write --help`,
+`python -m bench.webhooks_load --help`.
 """
 
 import argparse
@@ -14,11 +16,12 @@ from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import e2e, read, write
+    from bench import e2e, read, webhooks_load, write
 
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--large", action="store_true", help="also sync 1,000,000 customers")
     p.add_argument("--write", action="store_true", help="also run bench.write")
+    p.add_argument("--webhooks", action="store_true", help="also run bench.webhooks_load")
     p.add_argument("--paced-seconds", default="60")
     p.add_argument("--runs", default="3")
     p.add_argument("--entities", default="customers", help="entities of the e2e sync")
@@ -36,11 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== the same sync, the sandbox rendering every page while measured ==", flush=True)
     cold = e2e.main(["--customers", "100000", "--runs", "1", "--entities", args.entities,
                      "--cold-api", "--peer-entities", ""])  # fmt: skip
-    print_summary(paced, rows + cold)
+    hooks = None
+    if args.webhooks:
+        print("\n== webhook receiver: 500 slow connections, 100 deliveries/s for 60 s ==",
+              flush=True)  # fmt: skip
+        hooks = webhooks_load.main([])
+    print_summary(paced, rows + cold, hooks)
     return 0
 
 
-def print_summary(paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+def print_summary(
+    paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]], hooks: dict[str, Any] | None
+) -> None:
     lines: list[tuple[str, str, str]] = []
     for name, r in paced.items():
         target = ">= 0.95, 0 x 429" if name.startswith("ours") else "(peer)"
@@ -77,6 +87,14 @@ def print_summary(paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) 
     if len(warm) == 2:
         lines.append(("peak RSS 1M / 100k", "<= 1.2",
                       f"{warm[1]['peak_rss_mb'] / warm[0]['peak_rss_mb']:.2f}"))  # fmt: skip
+    if hooks is not None:
+        lines += [
+            ("webhooks under load: answered 2xx / sent / stored", "all equal",
+             f"{hooks['answered_2xx']:,} / {hooks['sent']:,} / {hooks['stored']:,}"),
+            ("  p50 / p99 (ms)", "p99 < 1000", f"{hooks['p50_ms']:,.0f} / {hooks['p99_ms']:,.0f}"),
+            ("  receiver threads (max); RSS start -> max (MiB)", "bounded",
+             f"{hooks['threads_max']}; {hooks['rss_start_mib']:.0f} -> {hooks['rss_max_mib']:.0f}"),
+        ]  # fmt: skip
     width = max(len(a) for a, _, _ in lines)
     print(f"\n{'measure':<{width}}  {'target':<18}  reached (medians)")
     for a, b, c in lines:
