@@ -136,6 +136,8 @@ class GuardedH11(H11Protocol):
         """Answer `status` below the app and end the connection once the client has it."""
         self._ended = True
         self._disarm()
+        if self.transport.is_closing():
+            return
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             cycle.disconnected = True  # the app, if waiting for the body, stops here
@@ -188,7 +190,9 @@ class WebhookServer:
         limits: Limits | None = None,
     ) -> None:  # fmt: skip
         self.limits = limits or Limits(deadline_s=receiver.deadline_s)
-        self.socket = socket.create_server((host, port), backlog=self.limits.backlog)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family,
+                                           backlog=self.limits.backlog)  # fmt: skip
         config = uvicorn.Config(
             WebhookApp(receiver), http=partial(GuardedH11, limits=self.limits),  # type: ignore[arg-type]
             lifespan="off", ws="none", loop="asyncio", interface="asgi3", log_config=None,

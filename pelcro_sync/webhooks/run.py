@@ -49,7 +49,11 @@ def serve(
     check_connection(engine)
     migrations.upgrade(url, schema=settings.schema)
     receiver = Receiver(engine, settings.schema, secret, tolerance_s=tolerance_s)
-    server = WebhookServer(receiver, host=host, port=port, limits=_limits())
+    try:
+        server = WebhookServer(receiver, host=host, port=port, limits=_limits())
+    except OSError as exc:
+        engine.dispose()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("pelcro_sync.webhooks").setLevel(logging.INFO)
 
