@@ -27,10 +27,30 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pelcro_sync.redact import one_line
-from pelcro_sync.webhooks.server import REQUEST_DEADLINE_S, Receiver, WebhookApp, log_field
+from pelcro_sync.webhooks.server import REQUEST_DEADLINE_S, Receiver, WebhookApp
 
 log = logging.getLogger("pelcro_sync.webhooks")
 LINGER_S = 1.0  # after a final answer: time for the client to read it before the close
+SUMMARY_S = 10.0  # connection-level refusals are logged at most once this often, counted
+
+
+class _Tally:
+    """One log line per kind of refusal every SUMMARY_S, with how many there were: a flood
+    of slow connections must not become a flood of log lines."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+
+    def note(self, kind: str, now: float) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if now - self.last.get(kind, -SUMMARY_S) >= SUMMARY_S:
+            log.warning("webhook connections %s: %d since the last report", kind,
+                        self.counts.pop(kind))  # fmt: skip
+            self.last[kind] = now
+
+
+_tally = _Tally()  # the event loop's thread is the only one that touches it
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ class GuardedH11(H11Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if len(self.connections) >= self.limits.max_connections:
             self.transport = transport  # type: ignore[assignment]
-            log.warning("webhook connection refused: %d connections open", len(self.connections))
+            _tally.note(f"refused at the cap of {self.limits.max_connections}", self.loop.time())
             self._answer(503, "too many connections; retry later", retry_after="5")
             return
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -128,8 +148,8 @@ class GuardedH11(H11Protocol):
         self._deadline = None
         if self._ended or self.transport.is_closing():
             return
-        log.warning("webhook request from %s not complete within %g s",
-                    log_field(str(self.client)), self.limits.deadline_s)  # fmt: skip
+        _tally.note(f"answered 408 (request not in within {self.limits.deadline_s:g} s)",
+                    self.loop.time())  # fmt: skip
         self._answer(408, f"request not complete within {self.limits.deadline_s:g} s")
 
     def _answer(self, status: int, reason: str, **headers: str) -> None:
