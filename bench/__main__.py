@@ -5,6 +5,7 @@ python -m bench --quick      # smoke run of the headline only (2,000 customers, 
 python -m bench --large      # the headline's 100,000 customers x 3 runs with its re-sync,
                              # the cold-API sync and the 1,000,000-customer sync (long)
 python -m bench --write      # adds the write-path micro-benchmark (bench.write)
+python -m bench --webhooks   # adds the webhook receiver under load (bench.webhooks_load, ~80 s)
 
 The headline (bench.workload) is the workload users run: `pelcro-sync sync` of all 18
 entities of two sites as its own process, with plain COPY and dlt side by side, the
@@ -18,7 +19,8 @@ runs; 2 minutes of fixed wall time each); the single-entity sync without its dlt
 in the headline) and without the cold-API run (`--large` adds it).
 
 Each module has its own flags for longer runs: `python -m bench.workload --help`,
-`python -m bench.read --help`, `python -m bench.e2e --help`, `python -m bench.write --help`.
+`python -m bench.read --help`, `python -m bench.e2e --help`, `python -m bench.write --help`,
+`python -m bench.webhooks_load --help`.
 """
 
 import argparse
@@ -27,13 +29,14 @@ from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import e2e, read, workload, write
+    from bench import e2e, read, webhooks_load, workload, write
 
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--quick", action="store_true", help="the headline only, small and once")
     p.add_argument("--large", action="store_true", help="the long runs too (see above)")
     p.add_argument("--write", action="store_true", help="also run bench.write")
+    p.add_argument("--webhooks", action="store_true", help="also run bench.webhooks_load")
     p.add_argument("--paced-seconds", default="60")
     p.add_argument("--runs", default="3")
     p.add_argument("--entities", default="customers", help="entities of the e2e sync")
@@ -64,17 +67,24 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)  # fmt: skip
         rows += e2e.main(["--customers", "100000", "--runs", "1", "--entities", args.entities,
                           "--cold-api", "--peer-entities", ""])  # fmt: skip
+    hooks = None
+    if args.webhooks:
+        print("\n== webhook receiver: 500 slow connections, 100 deliveries/s for 60 s ==",
+              flush=True)  # fmt: skip
+        hooks = webhooks_load.main([])
     print("\n== HEADLINE (bench.workload) ==")
     workload.print_headline(head["headline"])
     if head["curve"]:
         print()
         workload.print_curve(head["curve"], default=head["default_workers"])
     print("\n== secondary rows ==")
-    print_summary(paced, rows)
+    print_summary(paced, rows, hooks)
     return 0
 
 
-def print_summary(paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+def print_summary(
+    paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]], hooks: dict[str, Any] | None
+) -> None:
     lines: list[tuple[str, str, str]] = []
     for name, r in paced.items():
         target = ">= 0.95, 0 x 429" if name.startswith("ours") else "(peer)"
@@ -111,6 +121,14 @@ def print_summary(paced: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) 
     if len(warm) == 2:
         lines.append(("peak RSS 1M / 100k", "<= 1.2",
                       f"{warm[1]['peak_rss_mb'] / warm[0]['peak_rss_mb']:.2f}"))  # fmt: skip
+    if hooks is not None:
+        lines += [
+            ("webhooks under load: answered 2xx / sent / stored", "all equal",
+             f"{hooks['answered_2xx']:,} / {hooks['sent']:,} / {hooks['stored']:,}"),
+            ("  p50 / p99 (ms)", "p99 < 1000", f"{hooks['p50_ms']:,.0f} / {hooks['p99_ms']:,.0f}"),
+            ("  receiver threads (max); RSS start -> max (MiB)", "bounded",
+             f"{hooks['threads_max']}; {hooks['rss_start_mib']:.0f} -> {hooks['rss_max_mib']:.0f}"),
+        ]  # fmt: skip
     width = max(len(a) for a, _, _ in lines)
     print(f"\n{'measure':<{width}}  {'target':<18}  reached (medians)")
     for a, b, c in lines:

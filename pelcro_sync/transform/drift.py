@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pelcro_sync.entities import SYSTEM_COLUMNS, Entity
+from pelcro_sync.transform.normalize import sanitize
 
 
 @dataclass
@@ -50,7 +51,8 @@ class Drift:
             shapes = Counter(tuple(r) for r in records if isinstance(r, Mapping))
         for keys, n in shapes.items():
             for name in (k for k in keys if k not in declared):
-                self.new_fields[name] += n
+                # The names are stored (the run's drift, jsonb): under the text policy.
+                self.new_fields[sanitize(name)] += n
             for name in expected.difference(keys):
                 self.missing_fields[name] += n
 

@@ -188,6 +188,13 @@ def dumps_json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def sanitize(value: Any) -> Any:
+    """`value` (parsed JSON) under the text policy of the module docstring: every string,
+    keys included, with NUL and lone surrogates written as visible escapes. For other
+    callers that store JSON (the webhook receiver); recursive, so bound the depth first."""
+    return _sanitize(value)
+
+
 def _sanitize(value: Any) -> Any:
     if type(value) is str:
         return _escape(value)

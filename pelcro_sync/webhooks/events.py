@@ -1,10 +1,12 @@
 """Pelcro event envelopes: parsing, and which entity table and sites an event concerns."""
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
+from pelcro_sync.transform.normalize import INT64_MAX, MAX_SECONDS, MIN_SECONDS, sanitize
 
 # Event type prefix -> warehouse table. Appendix A documents customer, subscription,
 # invoice, charge, source, plan, member, bill and vendor events; the rest are INFERRED from
@@ -30,6 +32,11 @@ ENTITY_BY_PREFIX: dict[str, str] = {
     "newsletter": "newsletters",
     "organization": "organizations",
 }
+# Pelcro's envelopes nest a few levels; a deeper body is no event, and the bound keeps every
+# recursive step after parsing (the text policy, the JSON encoder, Postgres) within limits.
+MAX_DEPTH = 100
+# ASCII digits only: `str.isdigit` also takes "²", which int() refuses.
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class EnvelopeError(ValueError):
@@ -73,21 +80,70 @@ class Event:
 
 
 def parse_envelope(body: bytes) -> Event:
-    """The event in `body`: a JSON object with string `id` and `type`; `created` optional."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise EnvelopeError("body is not JSON") from None
+    """The event in `body`: a JSON object with string `id` and `type`; `created` optional.
+
+    Strings follow the REST path's text policy (`normalize.sanitize`: NUL and lone
+    surrogates kept as visible escapes), so whatever is accepted here can be stored.
+    `created`, when present and not null, must be unix seconds of a year 1..9999; when
+    absent or null the event is kept and ordered by its arrival time (the body is signed,
+    so only Pelcro could have left it out), and the staleness check cannot apply to it.
+    """
+    payload = _load(body)
     if not isinstance(payload, dict):
         raise EnvelopeError("body is not a JSON object")
+    if b"\\u" in body:  # NUL and lone surrogates can only arrive as \u escapes
+        payload = sanitize(payload)
     event_id, kind = payload.get("id"), payload.get("type")
     if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
-        raise EnvelopeError("envelope has no string `id`")
+        raise EnvelopeError("envelope has no string `id` (1 to 255 characters)")
     if not isinstance(kind, str) or not kind or len(kind) > 255:
-        raise EnvelopeError("envelope has no string `type`")
-    created = payload.get("created")
-    ok = isinstance(created, int | float) and not isinstance(created, bool)
-    return Event(event_id, kind, float(created) if ok else None, payload)  # type: ignore[arg-type]
+        raise EnvelopeError("envelope has no string `type` (1 to 255 characters)")
+    return Event(event_id, kind, _created(payload.get("created")), payload)
+
+
+def _load(body: bytes) -> Any:
+    """JSON through the standard library: exact integers beyond 64 bits and lone surrogates
+    (orjson turns the first into floats and refuses the second); no NaN or Infinity."""
+    try:
+        payload = json.loads(body.decode("utf-8"), parse_float=_finite, parse_constant=_finite)
+    except RecursionError:
+        raise EnvelopeError(f"body nests deeper than {MAX_DEPTH} levels") from None
+    except UnicodeDecodeError:
+        raise EnvelopeError("body is not JSON: not UTF-8") from None
+    except ValueError as exc:
+        raise EnvelopeError(f"body is not JSON: {str(exc)[:80]}") from None
+    if _depth(payload) > MAX_DEPTH:
+        raise EnvelopeError(f"body nests deeper than {MAX_DEPTH} levels")
+    return payload
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")) or number != number:
+        raise ValueError(f"number {text[:20]} is not finite")
+    return number
+
+
+def _depth(value: Any) -> int:
+    """How deeply `value` nests, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _created(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EnvelopeError("`created` must be unix seconds (a number)")
+    if not MIN_SECONDS <= value < MAX_SECONDS:
+        raise EnvelopeError("created out of range: unix seconds of the years 1 to 9999 expected")
+    return float(value)
 
 
 def entity_of(event_type: str) -> str | None:
@@ -107,11 +163,12 @@ def sites_of(obj: dict[str, Any]) -> list[int]:
 
 
 def as_int(value: Any) -> int | None:
-    """An integer id from an int or a digit string; None otherwise."""
+    """An id that fits the bigint columns, from an int or an ASCII digit string; None otherwise
+    (stored as NULL, like any unusable id: the event is kept, never refused for it)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        value = int(value)
+    if isinstance(value, int) and -INT64_MAX - 1 <= value <= INT64_MAX:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
     return None

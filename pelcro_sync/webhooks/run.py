@@ -1,7 +1,10 @@
 """What `pelcro-sync webhooks serve` and `webhooks apply` do, apart from argument parsing."""
 
+import contextlib
 import logging
+import resource
 import signal
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -11,7 +14,8 @@ from pelcro_sync.config import Secret, Settings
 from pelcro_sync.errors import ConfigError
 from pelcro_sync.warehouse.warehouse import open_warehouse
 from pelcro_sync.webhooks.apply import ApplyCounts, apply_pending
-from pelcro_sync.webhooks.server import Receiver, WebhookServer
+from pelcro_sync.webhooks.protocol import Limits, WebhookServer
+from pelcro_sync.webhooks.server import Receiver
 from pelcro_sync.webhooks.signature import DEFAULT_TOLERANCE_S
 
 
@@ -32,35 +36,56 @@ def serve(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     console: Console,
 ) -> None:
-    """Receive webhooks until interrupted, on a migrated warehouse."""
+    """Receive webhooks until interrupted (Ctrl-C, SIGTERM), on a migrated warehouse."""
     secret = require_secret(settings)  # before any I/O: a missing secret is a one-liner
     warehouse = open_warehouse(settings)
     receiver = Receiver(warehouse, secret, tolerance_s=tolerance_s)
-    server = WebhookServer((host, port), receiver)
+    try:
+        server = WebhookServer(receiver, host=host, port=port, limits=_limits())
+    except OSError as exc:
+        warehouse.dispose()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("pelcro_sync.webhooks").setLevel(logging.INFO)
-    previous = _stop_on_sigterm()
-    try:
-        # Announced inside the try: a stop signal right after the announcement (a test, a
-        # supervisor that waited for it) still ends the server here, not as an error.
+
+    def announce() -> None:
+        # Printed once the server takes connections and its stop signals are handled, so a
+        # signal right after it (a test, a supervisor that waited for it) stops it cleanly.
         console.print(
             f"receiving Pelcro webhooks on {server.url} -> {warehouse.where}; "
             "put it behind TLS. Ctrl-C stops.",
             soft_wrap=True,
         )
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
+
+    previous = _stop_on_sigterm()
+    try:
+        server.serve(on_ready=announce)
+    except KeyboardInterrupt:  # a stop before the server took over the signals
         pass
     finally:
-        server.server_close()
+        server.close()
         warehouse.dispose()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _limits() -> Limits:
+    """The default limits, with the connection cap kept under the open-files limit: out of
+    descriptors, accept() fails and connections wait unanswered."""
+    limits = Limits()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = limits.max_connections + 100  # the database pool, logs, the listening socket
+    if soft != resource.RLIM_INFINITY and soft < want:
+        soft = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return replace(limits, max_connections=max(16, min(limits.max_connections, soft - 100)))
+
+
 def _stop_on_sigterm() -> Any:
-    """Stop on SIGTERM (what a container stop or a process manager sends) as on Ctrl-C:
-    the server closed and the engine's connections ended, not cut off. The handler it
+    """Stop on SIGTERM (what a container stop or a process manager sends) as on Ctrl-C, until
+    the server installs its own handlers (and after it restores these). The handler it
     replaces, or None where signals cannot be handled (not the main thread)."""
 
     def stop(signum: int, frame: FrameType | None) -> None:

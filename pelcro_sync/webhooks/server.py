@@ -1,22 +1,38 @@
-"""`pelcro-sync webhooks serve`: verify each delivery, store it once, answer 2xx fast.
+"""The webhook receiver as an ASGI app: verify each delivery, store it once, answer 2xx fast.
 
-Applying events to the entity tables happens elsewhere (`apply.py`), so a slow warehouse
-write never makes Pelcro time out and retry. Stdlib `http.server` suffices: Pelcro's
-delivery rate is low and every request is one small INSERT; run it behind a TLS proxy.
+Every request gets one deterministic JSON answer: 200 once the event is committed, a 4xx
+naming why a delivery can never be stored, 503 only when the warehouse does not answer (the
+sender's retry then lands it), and 500 with an error id for a fault of ours, logged as one
+redacted line. Applying events to the entity tables happens elsewhere (`apply.py`), so a
+slow warehouse write never makes Pelcro time out and retry. `protocol.py` serves it.
 """
 
+import asyncio
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+import anyio
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from pelcro_sync.config import Secret
-from pelcro_sync.redact import one_line
+from pelcro_sync.redact import one_line, redact
+from pelcro_sync.warehouse.engine import check_connection
+from pelcro_sync.warehouse.errors import WarehouseError
 from pelcro_sync.warehouse.warehouse import Warehouse
 from pelcro_sync.webhooks.events import EnvelopeError, parse_envelope
 from pelcro_sync.webhooks.signature import DEFAULT_TOLERANCE_S, HEADER, is_stale, verify
@@ -24,69 +40,144 @@ from pelcro_sync.webhooks.store import record_event
 
 log = logging.getLogger("pelcro_sync.webhooks")
 MAX_BODY = 1024 * 1024  # Pelcro's largest documented payloads are a few KiB
-READ_TIMEOUT_S = 10.0  # a client that stalls mid-body must not hold a thread forever
+REQUEST_DEADLINE_S = 10.0  # headers and body, together, from the request's first byte
+WORKER_THREADS = 8  # verify + parse + INSERT run here; the engine's pool holds 20
+HEALTH_PATH = "/healthz"
+_LENGTH = re.compile(r"[0-9]{1,19}")  # ASCII digits only ("²" passes `str.isdigit`)
+# Characters that would start a new line or rewrite one in a log file.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {
+    0x85: "\\x85",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
 
 
 @dataclass(frozen=True)
 class Receiver:
-    """What the handler needs: where to store, and how to tell a genuine delivery."""
+    """What the app needs: where to store, and how to tell a genuine delivery."""
 
     warehouse: Warehouse
     secret: Secret
     max_body: int = MAX_BODY
     tolerance_s: float = DEFAULT_TOLERANCE_S
+    deadline_s: float = REQUEST_DEADLINE_S
+    threads: int = WORKER_THREADS  # bounds the threads, whatever the connections
 
 
 class Refused(Exception):
     """A delivery we will not store: HTTP status and a reason safe to show and log."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, close: bool = False, **headers: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        # Refused before its body was read (or the server at fault): end the connection
+        # rather than read and discard up to a megabyte.
+        self.headers = {**headers, "connection": "close"} if close or status >= 500 else headers
 
 
-class WebhookServer(ThreadingHTTPServer):
-    daemon_threads = True
+class ClientGone(Exception):
+    """The client hung up (or the connection's deadline answered it): nothing to send."""
 
-    def __init__(self, address: tuple[str, int], receiver: Receiver) -> None:
-        super().__init__(address, WebhookHandler)
+
+def log_field(text: str, *, limit: int = 120) -> str:
+    """`text` fit for one log line: control characters escaped, secrets masked, shortened."""
+    return redact(text[:limit].translate(_CONTROL))
+
+
+def json_response(status: int, answer: Mapping[str, Any], **headers: str) -> Response:
+    return Response(orjson.dumps(answer), status_code=status, headers=headers,
+                    media_type="application/json")  # fmt: skip
+
+
+class WebhookApp:
+    """The ASGI callable: POST (any path) receives a delivery; GET /healthz checks the database."""
+
+    def __init__(self, receiver: Receiver) -> None:
         self.receiver = receiver
+        self._limiter: anyio.CapacityLimiter | None = None
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/"
-
-
-class WebhookHandler(BaseHTTPRequestHandler):
-    server: WebhookServer
-    timeout = READ_TIMEOUT_S
-    server_version = "pelcro-sync-webhooks"
-    sys_version = ""
-
-    def do_POST(self) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan is off; websockets are not served
+            return
         try:
-            status, answer = 200, self._receive()
+            response = await self._route(scope, receive)
+        except ClientGone:
+            return
         except Refused as refused:
-            status, answer = refused.status, {"error": refused.reason}
-            self.close_connection = True  # an unread body must not be parsed as a request
-            log.warning("webhook refused (%d): %s", status, refused.reason)
-        self._send(status, answer)
+            log.warning("webhook refused (%d): %s", refused.status, log_field(refused.reason))
+            response = json_response(refused.status, {"error": refused.reason}, **refused.headers)
+        except Exception as exc:  # a fault of ours: one line with an id, never a traceback
+            error_id = uuid.uuid4().hex[:12]
+            log.error("webhook error %s: %s", error_id,
+                      one_line(f"{type(exc).__name__}: {exc}", limit=300))  # fmt: skip
+            response = json_response(500, {"error": f"internal error (error {error_id})"},
+                                     connection="close")  # fmt: skip
+        await response(scope, receive, send)
 
-    def _refuse_method(self) -> None:
-        self.close_connection = True
-        self._send(405, {"error": "only POST is accepted"}, allow="POST")
+    async def _route(self, scope: Scope, receive: Receive) -> Response:
+        method, path = scope["method"], scope["path"]
+        if path == HEALTH_PATH:
+            if method not in ("GET", "HEAD"):
+                raise Refused(405, "only GET is accepted here", allow="GET, HEAD")
+            return await self._health()
+        if method != "POST":
+            raise Refused(405, "only POST is accepted", allow="POST")
+        headers = Headers(scope=scope)
+        body = await self._read_body(headers, receive)
+        answer = await self._in_thread(self._store, body, headers.get(HEADER))
+        return json_response(200, answer)
 
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _refuse_method
+    async def _health(self) -> Response:
+        try:
+            version = await self._in_thread(check_connection, self.receiver.warehouse.engine)
+        except WarehouseError as exc:
+            log.warning("webhook health check failed: %s", log_field(str(exc), limit=300))
+            return json_response(503, {"status": "unavailable", "database": "unreachable"})
+        return json_response(200, {"status": "ok", "database": f"postgres {version}"})
 
-    def _receive(self) -> dict[str, str]:
-        rcv = self.server.receiver
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    async def _read_body(self, headers: Headers, receive: Receive) -> bytes:
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise Refused(415, "Content-Type must be application/json")
-        body = self._read_body(rcv.max_body)
-        if not verify(rcv.secret.reveal(), body, self.headers.get(HEADER)):
+            raise Refused(415, "Content-Type must be application/json", close=True)
+        if "transfer-encoding" in headers:
+            raise Refused(411, "send a Content-Length, not a chunked body", close=True)
+        raw = headers.get("content-length", "").strip()
+        if not _LENGTH.fullmatch(raw):
+            raise Refused(411 if not raw else 400, "Content-Length is required (ASCII digits)",
+                          close=True)  # fmt: skip
+        length, limit = int(raw), self.receiver.max_body
+        if length > limit:
+            raise Refused(413, f"body larger than {limit} bytes", close=True)
+        chunks: list[bytes] = []
+        try:
+            # The connection's own deadline (protocol.py) started earlier and answers first;
+            # this one holds when the app runs under another server.
+            async with asyncio.timeout(self.receiver.deadline_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientGone
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            deadline = self.receiver.deadline_s
+            raise Refused(408, f"request not complete within {deadline:g} s", close=True) from None
+        body = b"".join(chunks)
+        if len(body) != length:
+            raise Refused(400, "body length differs from its Content-Length", close=True)
+        return body
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._limiter is None:  # made on the event loop that uses it
+            self._limiter = anyio.CapacityLimiter(self.receiver.threads)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+    def _store(self, body: bytes, signature: str | None) -> dict[str, str]:
+        """Verify, parse and commit one delivery (in a worker thread: all of it blocks)."""
+        rcv = self.receiver
+        if not verify(rcv.secret.reveal(), body, signature):
             raise Refused(401, f"missing or invalid {HEADER} signature")
         try:
             event = parse_envelope(body)
@@ -98,58 +189,25 @@ class WebhookHandler(BaseHTTPRequestHandler):
             with rcv.warehouse.begin() as conn:
                 outcome = record_event(conn, event, warehouse=rcv.warehouse)
         except SQLAlchemyError as exc:
-            # 503 makes Pelcro retry later; nothing was stored.
-            log.error("webhook %s not stored: %s", event.event_id, one_line(str(exc), limit=300))
-            raise Refused(503, "warehouse unavailable; retry later") from None
-        log.info("webhook %s %s: %s", event.event_id, event.type, outcome)
+            raise _warehouse_refusal(exc, event.event_id) from None
+        log.info("webhook %s %s: %s", log_field(event.event_id), log_field(event.type), outcome)
         return {"status": outcome, "id": event.event_id}
 
-    def _read_body(self, limit: int) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            raise Refused(411, "send a Content-Length, not a chunked body")
-        raw = self.headers.get("Content-Length")
-        if raw is None or not raw.strip().isdigit():
-            raise Refused(411, "Content-Length is required")
-        length = int(raw)
-        if length > limit:
-            raise Refused(413, f"body larger than {limit} bytes")
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise Refused(400, "body shorter than its Content-Length")
-        return body
 
-    def _send(self, status: int, answer: dict[str, str], **headers: str) -> None:
-        payload = orjson.dumps(answer)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name.title(), value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+def _warehouse_refusal(exc: SQLAlchemyError, event_id: str) -> Refused:
+    """What to answer when the INSERT failed: 503 (retry later) only for an outage.
 
-    def log_message(self, format: str, *args: object) -> None:
-        # The access log goes through logging (and its redaction), never raw to stderr.
-        log.debug("%s %s", self.address_string(), one_line(format % args, limit=300))
-
-
-@contextmanager
-def running(
-    receiver: Receiver, *, host: str = "127.0.0.1", port: int = 0
-) -> Iterator[WebhookServer]:
-    """Serve in a background thread until the block exits; port 0 picks a free port."""
-    server = WebhookServer((host, port), receiver)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        daemon=True,
-        name="pelcro-webhooks",
-    )
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    A value the database refuses (DataError) fails the same way on every retry: 400. The
+    envelope checks are meant to leave none; one that slips through is logged with an id.
+    """
+    error_id = uuid.uuid4().hex[:12]
+    detail = one_line(str(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc),
+                      limit=300)  # fmt: skip
+    log.error("webhook %s not stored (error %s): %s", log_field(event_id), error_id, detail)
+    if isinstance(exc, DataError):
+        return Refused(400, f"the warehouse refused a value in this event (error {error_id})")
+    if isinstance(exc, PoolTimeout | DisconnectionError) or (
+        isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError)
+    ):  # no connection, a lost one, a schema not migrated yet: fixed outside, then retried
+        return Refused(503, "warehouse unavailable; retry later", retry_after="30")
+    return Refused(500, f"event not stored (error {error_id})")

@@ -20,7 +20,8 @@ from pelcro_sandbox import Running
 from pelcro_sandbox.webhooks import deliver, disorder
 from pelcro_sync.config import Secret
 from pelcro_sync.webhooks.apply import apply_pending
-from pelcro_sync.webhooks.server import MAX_BODY, Receiver, WebhookServer, running
+from pelcro_sync.webhooks.protocol import WebhookServer, running
+from pelcro_sync.webhooks.server import MAX_BODY, Receiver
 from pelcro_sync.webhooks.signature import HEADER, sign
 from tests.fixtures.postgres import warehouse_of
 
