@@ -13,7 +13,9 @@ from pelcro_sandbox.webhooks import deliver
 from pelcro_sync.config import Secret
 from pelcro_sync.warehouse.migrate import upgrade
 from pelcro_sync.webhooks.apply import apply_pending
-from pelcro_sync.webhooks.server import Receiver, WebhookServer, running
+from pelcro_sync.webhooks.protocol import WebhookServer, running
+from pelcro_sync.webhooks.server import Receiver
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.freshness_helpers import sync
 from tests.integration.history_helpers import (
     Version,
@@ -36,7 +38,7 @@ def schema(pg_url: str, pg_engine: Engine) -> Iterator[str]:
 
 @pytest.fixture
 def receiver(pg_engine: Engine, schema: str) -> Iterator[WebhookServer]:
-    with running(Receiver(pg_engine, schema, Secret(SECRET))) as server:
+    with running(Receiver(warehouse_of(pg_engine, schema), Secret(SECRET))) as server:
         yield server
 
 
@@ -75,9 +77,9 @@ def test_webhook_versions_out_of_order_twice_superseded_and_deleted(
     newer = sb.webhooks.events_for(sb.mutate(updates={"customers": {cid: {"email": "n@x.io"}}}))
     assert _created(older) < _created(newer)
     assert deliver(receiver.url, SECRET, newer) == [200]
-    assert apply_pending(pg_engine, schema=schema).applied == 1
+    assert apply_pending(warehouse_of(pg_engine, schema)).applied == 1
     assert deliver(receiver.url, SECRET, older + newer) == [200, 200]  # newer: twice
-    late = apply_pending(pg_engine, schema=schema)
+    late = apply_pending(warehouse_of(pg_engine, schema))
     assert (late.applied, late.stale) == (0, 1)
     hooked = current_row(pg_engine, schema, "customers", site, cid)
     assert hooked["raw"]["email"] == "n@x.io"
@@ -94,7 +96,7 @@ def test_webhook_versions_out_of_order_twice_superseded_and_deleted(
     v3 = Version(rescanned["synced_at"], None, rescanned["raw"])
     assert versions(pg_engine, schema, "customers", site, cid) == [v1, v2, v3]
     assert deliver(receiver.url, SECRET, stale) == [200]
-    assert apply_pending(pg_engine, schema=schema).stale == 1
+    assert apply_pending(warehouse_of(pg_engine, schema)).stale == 1
     assert _notes(pg_engine, schema, stale) == [
         "superseded: a newer version is held (a newer event or a later scan)"
     ]
@@ -106,7 +108,7 @@ def test_webhook_versions_out_of_order_twice_superseded_and_deleted(
     gone = sb.webhooks.events_for(sb.mutate(deletes={"customers": [cid]}))
     mine = [e for e in gone if e["data"]["object"]["id"] == cid]
     assert deliver(receiver.url, SECRET, gone) == [200] * len(gone)
-    assert apply_pending(pg_engine, schema=schema).deleted == len(gone)
+    assert apply_pending(warehouse_of(pg_engine, schema)).deleted == len(gone)
     at = _created(mine)
     deleted = current_row(pg_engine, schema, "customers", site, cid)
     assert deleted["deleted_at"] == at
@@ -114,6 +116,6 @@ def test_webhook_versions_out_of_order_twice_superseded_and_deleted(
         v1, v2, Version(v3.valid_from, at, v3.raw), Version(at, at, deleted["raw"])
     ]  # fmt: skip
     assert deliver(receiver.url, SECRET, mine) == [200]  # redelivered: a duplicate
-    assert apply_pending(pg_engine, schema=schema).taken == 0
+    assert apply_pending(warehouse_of(pg_engine, schema)).taken == 0
     for entity in ("customers", "subscriptions", "addresses", "sources", "memberships"):
         assert_history_matches_current(pg_engine, schema, entity)
