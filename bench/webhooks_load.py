@@ -32,8 +32,9 @@ import httpx
 import orjson
 from sqlalchemy import create_engine
 
+from pelcro_sync.warehouse import events
+from pelcro_sync.warehouse.warehouse import Warehouse
 from pelcro_sync.webhooks.signature import HEADER, sign
-from pelcro_sync.webhooks.store import count_events
 
 SECRET = "whsec_load_3f9a"
 BIN = Path(sys.executable).with_name("pelcro-sync")
@@ -255,7 +256,7 @@ def run(database_url: str, *, slow: int = 500, rate: int = 100, seconds: float =
                 stop.set()
                 sampler.join()
         with engine.connect() as conn:
-            result.stored = count_events(conn, schema=schema)
+            result.stored = events.count(conn, warehouse=Warehouse(database_url, engine, schema))
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

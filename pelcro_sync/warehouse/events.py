@@ -62,6 +62,12 @@ def insert_event(
     return bool(q.rows(conn, query, params))
 
 
+def count(conn: Connection, *, warehouse: Warehouse) -> int:
+    """How many events are stored (a load test's check that none was lost)."""
+    query = sql.SQL("SELECT count(*) FROM {}").format(warehouse.table(WEBHOOK_EVENTS))
+    return int(q.scalar(conn, query))
+
+
 def take_pending(conn: Connection, *, warehouse: Warehouse, limit: int) -> list[Pending]:
     """Up to `limit` events neither applied nor failed, oldest `created` first, locked to
     this transaction; events another applier holds are skipped, not waited for."""

@@ -19,6 +19,7 @@ from pelcro_sync.transform.normalize import sanitize
 from pelcro_sync.webhooks.protocol import Limits, WebhookServer, running
 from pelcro_sync.webhooks.server import WORKER_THREADS, Receiver
 from pelcro_sync.webhooks.signature import HEADER, sign
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.webhook_helpers import (
     SECRET,
     body_of,
@@ -50,7 +51,7 @@ def schema(module_schema: str, pg_engine: Engine) -> str:
 
 @pytest.fixture
 def server(pg_engine: Engine, schema: str) -> Iterator[WebhookServer]:
-    receiver = Receiver(pg_engine, schema, Secret(SECRET), deadline_s=DEADLINE_S)
+    receiver = Receiver(warehouse_of(pg_engine, schema), Secret(SECRET), deadline_s=DEADLINE_S)
     limits = Limits(max_connections=MAX_CONNECTIONS, deadline_s=DEADLINE_S)
     with running(receiver, limits=limits) as srv:
         yield srv
@@ -304,7 +305,7 @@ def test_healthz_checks_the_database(server: WebhookServer, pg_engine: Engine) -
     assert ok.status_code == 200 and ok.json()["status"] == "ok"
     dead = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/none",
                          connect_args={"connect_timeout": 2})  # fmt: skip
-    with running(Receiver(dead, "pelcro", Secret(SECRET))) as down:
+    with running(Receiver(warehouse_of(dead, "pelcro"), Secret(SECRET))) as down:
         health = httpx.get(down.url + "healthz", timeout=10)
         delivery = post_json(down.url, envelope())
     assert health.status_code == 503 and health.json()["status"] == "unavailable"

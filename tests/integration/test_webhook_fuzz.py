@@ -21,6 +21,7 @@ from pelcro_sync.transform.normalize import sanitize
 from pelcro_sync.webhooks.protocol import Limits, WebhookServer, running
 from pelcro_sync.webhooks.server import Receiver
 from pelcro_sync.webhooks.signature import DEFAULT_TOLERANCE_S, HEADER, sign
+from tests.fixtures.postgres import warehouse_of
 from tests.hostile import acceptable, dumps, envelopes, json_values, same_json
 from tests.integration.webhook_helpers import SECRET, schema_for_module
 
@@ -34,7 +35,7 @@ HEADER_VALUE = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_s
 @pytest.fixture(scope="module")
 def fuzz_target(pg_url: str, pg_engine: Engine) -> Iterator[tuple[WebhookServer, str]]:
     with schema_for_module(pg_url, pg_engine) as schema:
-        receiver = Receiver(pg_engine, schema, Secret(SECRET), deadline_s=DEADLINE_S)
+        receiver = Receiver(warehouse_of(pg_engine, schema), Secret(SECRET), deadline_s=DEADLINE_S)
         with running(receiver, limits=Limits(deadline_s=DEADLINE_S)) as server:
             yield server, schema
 
