@@ -76,7 +76,8 @@ def forget_customer(
             f"customer {customer_id} is not in the warehouse (schema {schema}) {where}; "
             "nothing was erased"
         )
-    person, counts = Person(customer_id), {}
+    person = Person(customer_id)
+    counts: dict[str, int] = {}
     for entity in erasure_order():
         person = _erase_entity(conn, entity, person, schema=schema, site_id=site_id,
                                counts=counts)  # fmt: skip
@@ -170,7 +171,7 @@ def _rewrite(
             elif inside:
                 expr = _nulled(sql.Identifier(column), inside, params)
                 sets.append(sql.SQL("{} = {}").format(sql.Identifier(column), expr))
-        where = sql.SQL("site_id = %(site_id)s AND id = %(id)s")
+        where: sql.Composable = sql.SQL("site_id = %(site_id)s AND id = %(id)s")
         if key is not None:
             params["key"] = values[key]
             where = sql.SQL("{} AND {} = %(key)s").format(where, sql.Identifier(key))
@@ -198,7 +199,7 @@ def _matching(
     """A condition on `column` (a record, or an envelope with the record at `prefix`)
     true for the rows that may hold the person's data, and its parameters."""
     spec = entity.personal
-    ids = {"id": person.customer_id, "sid": str(person.customer_id)}
+    ids: dict[str, Any] = {"id": person.customer_id, "sid": str(person.customer_id)}
     found: list[str] = []
     for path in spec.owner:
         found.append(_owner_test(path))
@@ -206,7 +207,7 @@ def _matching(
         found += [_owner_test(f"{path}.{owner}") for owner in BY_NAME[target].personal.owner]
     for path, target in spec.via:
         linked = sorted(person.owned.get(target, ()))
-        ids[f"via_{target}"] = [*linked, *map(str, linked)]  # type: ignore[assignment]
+        ids[f"via_{target}"] = [*linked, *map(str, linked)]
         found.append(f"{_json_path(path)} == $via_{target}[*]")
     root = "$" + "".join(f".{json.dumps(str(step))}" for step in prefix)
     params: dict[str, Any] = {"jp": f"{root} ? ({' || '.join(found)})", "vars": Jsonb(ids)}
