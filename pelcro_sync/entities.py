@@ -466,8 +466,8 @@ def _check_personal() -> None:
             raise ValueError(f"personal data of {name}: unknown entities {sorted(unknown)}")
         if any(not all(path.split(".")) for path in paths):
             raise ValueError(f"personal data of {name}: an empty key in a path")
-        if any("*" in path for path in (*spec.owner, *spec.contact)):
-            raise ValueError(f"personal data of {name}: owner and contact paths take no '*'")
+        if any("*" in path for path in (*spec.owner, *spec.contact, *(p for p, _ in spec.via))):
+            raise ValueError(f"personal data of {name}: owner, contact and via paths take no '*'")
 
 
 _check_registry()
