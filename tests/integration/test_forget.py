@@ -16,7 +16,7 @@ from pelcro_sync.config import Secret
 from pelcro_sync.entities import get_entity
 from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse.erasure import Erasure, UnknownCustomerError, forget_customer
-from pelcro_sync.warehouse.migrate import upgrade
+from pelcro_sync.warehouse.migrate import downgrade, upgrade
 from pelcro_sync.webhooks.apply import apply_pending
 from pelcro_sync.webhooks.server import Receiver, WebhookServer, running
 from tests.integration.forget_helpers import (
@@ -222,7 +222,9 @@ def _assert_recorded(engine: Engine, schema: str, erasure: Erasure, site: int) -
     assert row.erased_at == erasure.erased_at and row.database_role
 
 
-def test_site_limits_the_erasure_to_that_site(make_sandbox, pg_engine: Engine, schema: str):
+def test_site_limits_the_erasure_to_that_site(
+    make_sandbox, pg_url: str, pg_engine: Engine, schema: str
+) -> None:
     running = make_sandbox(customers=30, sites=2)
     sb, (here, there) = running.sandbox, running.site_ids
     both = {c["id"] for c in sb.truth("customers", here)} & {
@@ -241,6 +243,8 @@ def test_site_limits_the_erasure_to_that_site(make_sandbox, pg_engine: Engine, s
     assert (site_key := (here, customer_id)) in diff["customers"]
     assert diff["customers"] == {site_key} and erasure.sites == (here,)
     assert erasure.row_counts["customers"] == 1 and erasure.site_id == here
+    with pytest.raises(RuntimeError, match="_erasures records erasures that were done"):
+        downgrade(pg_url, schema=schema, revision="0005")  # the evidence is kept
 
 
 def test_an_unknown_customer_is_refused_and_nothing_changes(
