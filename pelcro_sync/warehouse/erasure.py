@@ -8,7 +8,7 @@ with `jsonb_set`, so the rest of each JSON document stays byte for byte what it 
 
 Which rows: a record is the customer's by its owner id, its contact email or the record
 its `via` link names (`transform.erase.verdict`); candidates are found in SQL by the same
-declared paths (a jsonpath over `_raw`), then decided one by one in Python.
+declared paths (jsonb containment on `_raw`), then decided one by one in Python.
 """
 
 import uuid
