@@ -64,6 +64,68 @@ class Entity:
     def fields_of(self, kind: Kind) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.kind == kind)
 
+    @property
+    def personal(self) -> "Personal":
+        """Where this entity's records hold a person's data (`PERSONAL`, below)."""
+        return PERSONAL.get(self.name, NOTHING_PERSONAL)
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Where an entity's records hold a person's data, and whose it is: what `forget` erases.
+
+    A path is dotted keys into the record as the API sends it (in `_raw`, in a stored
+    webhook's object, and from its second key on inside the typed column its first key
+    names); `*` stands for every element of an array. Ids, amounts, dates, statuses and
+    flags are never declared here: erasing keeps them, so revenue and MRR stay right.
+
+    Attributes:
+        erase: paths whose value is set to null.
+        free_text: paths under which every string is set to null (keys, numbers and flags
+            stay), for publisher-defined metadata.
+        embeds: (path, entity) pairs: a record of that entity sits at the path (an expanded
+            or webhook-embedded object), erased by that entity's rules when it is theirs.
+        owner: paths holding the id of the customer the record belongs to.
+        contact: paths holding the email of the person the record is about; a record with
+            no owner belongs to the customer whose email it holds (newsletter signups).
+        via: (path, entity) pairs: a record with no owner belongs to the customer whose
+            record of that entity the path names (a charge, through its invoice).
+    """
+
+    erase: tuple[str, ...] = ()
+    free_text: tuple[str, ...] = ()
+    embeds: tuple[tuple[str, str], ...] = ()
+    owner: tuple[str, ...] = ()
+    contact: tuple[str, ...] = ()
+    via: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def any(self) -> bool:
+        """Whether records of this entity can hold anyone's personal data at all."""
+        return bool(self.erase or self.free_text or self.embeds)
+
+
+NOTHING_PERSONAL = Personal()
+
+
+def personal(
+    *, erase: str = "", free_text: str = "", embeds: str = "", owner: str = "",
+    contact: str = "", via: str = "",
+) -> Personal:  # fmt: skip
+    """Declare compactly: paths separated by spaces, pairs as `path:entity`."""
+
+    def pairs(text: str) -> tuple[tuple[str, str], ...]:
+        return tuple(cast(tuple[str, str], tuple(p.split(":", 1))) for p in text.split())
+
+    return Personal(
+        erase=tuple(erase.split()),
+        free_text=tuple(free_text.split()),
+        embeds=pairs(embeds),
+        owner=tuple(owner.split()),
+        contact=tuple(contact.split()),
+        via=pairs(via),
+    )
+
 
 def fields(**by_kind: str) -> tuple[Field, ...]:
     """Declare fields compactly: `fields(text="email name", boolean="paid")`."""
@@ -317,6 +379,59 @@ ENTITIES: tuple[Entity, ...] = (
 
 BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
 
+_ADDRESS = "addresses"
+# A person's data, per entity (the others hold none): names, email, phone, postal address,
+# free text in metadata. Country and state are kept (coarse, and what tax reports group by).
+# Fields only webhooks carry (entities.md, "webhook-only") are declared too: stored
+# events and webhook-shaped `_raw` hold them.
+PERSONAL: dict[str, Personal] = {
+    "customers": personal(
+        owner="id",
+        contact="email",
+        erase="email first_name last_name name display_name username salutation title phone"
+        " tin last_login_ip",
+        free_text="metadata",
+        embeds=f"addresses.*:{_ADDRESS} subscriptions.*:subscriptions default_source:sources",
+    ),
+    "addresses": personal(
+        owner="user_id customer_id",
+        erase="first_name last_name line1 line2 city postal_code company department"
+        " salutation title phone",
+    ),
+    "subscriptions": personal(
+        owner="user_id customer_id customer.id",
+        erase="gift_recipient_email gift_recipient_first_name gift_recipient_last_name"
+        " gift_message canceled_by_email",
+        free_text="metadata",
+        embeds=f"customer:customers address_shipping:{_ADDRESS} address:{_ADDRESS}"
+        " default_source:sources",
+    ),
+    "memberships": personal(
+        owner="user_id", erase="invitation_email", embeds="subscription:subscriptions"
+    ),
+    "invoices": personal(
+        owner="customer customer.id customer_id",
+        via="subscription_id:subscriptions",
+        # Shapes not documented beyond their names: erased whole.
+        erase="customer_name customer_email customer_phone customer_address customer_shipping",
+        free_text="metadata",
+        embeds=f"customer:customers address_billing:{_ADDRESS} address_shipping:{_ADDRESS}"
+        f" billing_address:{_ADDRESS}",
+    ),
+    "charges": personal(owner="customer_id", via="invoice_id:invoices", free_text="metadata"),
+    "refunds": personal(owner="user_id", via="charge_id:charges", embeds="charge:charges"),
+    "orders": personal(owner="user_id", free_text="metadata", embeds=f"address:{_ADDRESS}"),
+    "sources": personal(
+        owner="user_id customer_id customer.id", erase="name", embeds="customer:customers"
+    ),
+    "newsletters": personal(
+        contact="email",
+        erase="email first_name last_name postal_code consent_ip consent_url consent_text",
+    ),
+    # Expanded customers in an organization: only the forgotten customer's entry is erased.
+    "organizations": personal(embeds="customers.*:customers"),
+}
+
 
 def get_entity(name: str) -> Entity:
     """The entity whose table is `name`; a one-line error lists the valid names."""
@@ -340,4 +455,20 @@ def _check_registry() -> None:
             raise ValueError(f"{entity.name}: indexes on undeclared fields {sorted(missing)}")
 
 
+def _check_personal() -> None:
+    """Fail at import if a personal-data declaration names an unknown entity or a bad path."""
+    for name, spec in PERSONAL.items():
+        paths = [*spec.erase, *spec.free_text, *spec.owner, *spec.contact]
+        targets = [*spec.embeds, *spec.via]
+        paths += [path for path, _ in targets]
+        unknown = {target for _, target in targets} - set(BY_NAME)
+        if name not in BY_NAME or unknown:
+            raise ValueError(f"personal data of {name}: unknown entities {sorted(unknown)}")
+        if any(not all(path.split(".")) for path in paths):
+            raise ValueError(f"personal data of {name}: an empty key in a path")
+        if any("*" in path for path in (*spec.owner, *spec.contact, *(p for p, _ in spec.via))):
+            raise ValueError(f"personal data of {name}: owner, contact and via paths take no '*'")
+
+
 _check_registry()
+_check_personal()

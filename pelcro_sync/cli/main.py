@@ -192,6 +192,42 @@ def status(ctx: Context) -> None:
 
 
 @cli.command(
+    help="Erase a customer's personal data (names, email, phone, addresses, free text in "
+    "metadata) from the current tables, every history version and the stored webhook events, "
+    "in their records and in the records that embed their data; ids, amounts, dates and "
+    "statuses stay. Recorded in _erasures. A later sync brings back what Pelcro still holds, "
+    "as a new version; erased versions stay erased. Reads DATABASE_URL and PELCRO_SCHEMA."
+)
+@click.option(
+    "--customer",
+    "customer_id",
+    required=True,
+    type=click.IntRange(1, 2**63 - 1),
+    metavar="ID",
+    help="Pelcro id of the customer to forget.",
+)
+@click.option(
+    "--site",
+    "site_id",
+    type=click.IntRange(1, 2**63 - 1),
+    default=None,
+    metavar="ID",
+    help="Erase on this site only. Default: every site the customer is on.",
+)
+@click.option(
+    "--by", default=None, metavar="NAME", help="Who asked, for _erasures. Default: the OS user."
+)
+@pass_ctx
+def forget(ctx: Context, customer_id: int, site_id: int | None, by: str | None) -> None:
+    from pelcro_sync.cli.forget import run as run_forget
+
+    if by is not None and (not by.strip() or not by.isprintable()):
+        raise click.BadParameter("must be a non-empty name on one line", param_hint="--by")
+    run_forget(ctx.settings(), customer_id=customer_id, site_id=site_id,
+               by=by.strip() if by else None, console=out)  # fmt: skip
+
+
+@cli.command(
     help="Serve the local Pelcro Core API emulator on 127.0.0.1 until stopped. "
     "Prints its base URL, an API key it accepts and its site ids."
 )

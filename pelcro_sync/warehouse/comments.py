@@ -110,6 +110,19 @@ BOOKKEEPING: Described = {
         "last_event_created": "Creation time of the newest event applied",
         "last_event_id": "Id of that event",
     },
+    tables.ERASURES: {
+        None: "One row per pelcro-sync forget: a customer's personal data erased from the "
+        "current tables, their history and the stored webhook events",
+        "erasure_id": "Id of the erasure",
+        "customer_id": "Pelcro's id of the customer whose personal data was erased",
+        "site_id": "Site the erasure was limited to; null for every site",
+        "sites": "Sites the customer was found on",
+        "erased_at": "When the erasure was committed (its transaction's start)",
+        "erased_by": "Who ran it: the --by option, else the operating-system user",
+        "database_role": "Database role that ran it",
+        "row_counts": "Per table, the rows whose personal values were erased",
+        "rows_changed": "Rows changed in all tables together",
+    },
     "alembic_version": {
         None: "Alembic's record of the migration this schema is at",
         "version_num": "Id of the latest migration applied",

@@ -1,6 +1,7 @@
 """Warehouse tables: one per entity, built from the registry, plus the internal sync state."""
 
 from sqlalchemy import (
+    ARRAY,
     TIMESTAMP,
     BigInteger,
     Boolean,
@@ -37,6 +38,7 @@ SCAN_SEEN = "_scan_seen"
 DELETE_CANDIDATES = "_delete_candidates"
 WEBHOOK_EVENTS = "_webhook_events"
 WEBHOOK_APPLIED = "_webhook_applied"
+ERASURES = "_erasures"
 RUN_STATUSES = ("running", "succeeded", "failed")
 RUN_COUNTS = (
     "records_read",
@@ -217,6 +219,25 @@ def webhook_applied_table(metadata: MetaData) -> Table:
     )
 
 
+def erasures_table(metadata: MetaData) -> Table:
+    """One row per `pelcro-sync forget`: whose data was erased, by whom, when, and where."""
+    return Table(
+        ERASURES,
+        metadata,
+        Column("erasure_id", Uuid(as_uuid=False), nullable=False),
+        Column("customer_id", BigInteger, nullable=False),
+        Column("site_id", BigInteger, nullable=True, comment="null: every site"),
+        Column("sites", ARRAY(BigInteger), nullable=False, comment="sites the customer was on"),
+        Column("erased_at", TIMESTAMPTZ, nullable=False, server_default=text("now()")),
+        Column("erased_by", Text, nullable=False),
+        Column("database_role", Text, nullable=False),
+        Column("row_counts", JSONB, nullable=False, comment="table -> rows changed"),
+        Column("rows_changed", BigInteger, nullable=False),
+        PrimaryKeyConstraint("erasure_id", name="_erasures_pkey"),
+        Index("ix__erasures_customer_id", "customer_id"),
+    )
+
+
 def build_metadata(schema: str) -> MetaData:
     """All warehouse tables in `schema`: the migrations' target and `alembic check`'s truth."""
     metadata = MetaData(schema=schema)
@@ -229,4 +250,5 @@ def build_metadata(schema: str) -> MetaData:
     delete_candidates_table(metadata)
     webhook_events_table(metadata)
     webhook_applied_table(metadata)
+    erasures_table(metadata)
     return metadata
