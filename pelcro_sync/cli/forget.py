@@ -7,9 +7,10 @@ from rich.table import Table
 
 from pelcro_sync.config import Settings
 from pelcro_sync.warehouse import migrate as migrations
-from pelcro_sync.warehouse.engine import check_connection, describe, make_engine
+from pelcro_sync.warehouse.engine import describe
 from pelcro_sync.warehouse.engine import resolve_database_url as database_url
 from pelcro_sync.warehouse.erasure import Erasure, UnknownCustomerError, forget_customer
+from pelcro_sync.warehouse.warehouse import Warehouse
 
 
 def operator() -> str:
@@ -30,22 +31,18 @@ def run(
 ) -> Erasure:
     """Erase in one transaction, print the rows changed per table; one-line errors."""
     url = database_url(settings)
-    engine = make_engine(url, pool_size=1)
-    try:
-        check_connection(engine)
-        at = migrations.current(url, schema=settings.schema)
+    with Warehouse.open(url, schema=settings.schema, migrated=False, pool_size=1) as warehouse:
+        at = migrations.current(url, schema=warehouse.schema)
         if at is None:  # never migrated: no table can hold the customer
             raise UnknownCustomerError(
-                f"customer {customer_id} is not in the warehouse: schema {settings.schema} "
+                f"customer {customer_id} is not in the warehouse: schema {warehouse.schema} "
                 f"at {describe(url)} holds no tables; nothing was erased"
             )
         if at != migrations.head():
-            migrations.upgrade(url, schema=settings.schema)  # as `sync` does: `_erasures` is new
-        with engine.begin() as conn:
-            erasure = forget_customer(conn, customer_id, schema=settings.schema,
+            migrations.upgrade(url, schema=warehouse.schema)  # as `sync` does: `_erasures` is new
+        with warehouse.begin() as conn:
+            erasure = forget_customer(conn, customer_id, schema=warehouse.schema,
                                       by=by or operator(), site_id=site_id)  # fmt: skip
-    finally:
-        engine.dispose()
     console.print(_table(erasure, where=f"{describe(url)}, schema {settings.schema}"))
     sites = ", ".join(map(str, erasure.sites))
     console.print(
