@@ -17,6 +17,11 @@ from dagster_project.defs.schedules import (
 )
 from dagster_project.defs.sensors import pelcro_sites_sensor
 from dagster_project.defs.webhook_sensor import pelcro_webhooks_sensor
+from pelcro_sync.redact import install_log_redaction
+
+# Every process that loads this code location (code server, run and step workers) masks
+# secrets in every log record; deploy/dagster.yaml routes `pelcro_sync`'s into the event log.
+install_log_redaction()
 
 defs = dg.Definitions(
     # One process per run, steps in turn: a step's client already keeps 8 requests in flight,

@@ -9,7 +9,8 @@ Patterns catch the secrets we were never told about: bearer tokens, URL password
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 MASK = "***"
 _BEARER = re.compile(r"(?i)\bbearer\s+(?!\*\*\*)[^\s'\",;]+")
@@ -50,18 +51,64 @@ def one_line(text: str, *, limit: int = 1000) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that redacts each record's rendered message."""
+    """A logging filter that redacts each record's rendered message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        redact_record(record)
         return True
 
 
+def redact_record(record: logging.LogRecord) -> None:
+    """Mask secrets in `record`'s message, traceback and stack text, in place.
+
+    A record holding no secret is left exactly as it was (its `msg` template and `args`
+    intact). A traceback that holds one is rendered, masked and folded into the message,
+    and `exc_info` dropped: no handler or formatter can render the raw exception again.
+    """
+    try:
+        message = record.getMessage()
+    except Exception:
+        return  # a record that cannot render is the handler's to report, as logging does
+    cleaned = redact(message)
+    if record.exc_info and record.exc_info[0] is not None:
+        trace = record.exc_text or _FORMATTER.formatException(record.exc_info)
+        masked = redact(trace)
+        if masked != trace:
+            cleaned = f"{cleaned}\n{masked}"
+            record.exc_info, record.exc_text = None, None
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+
+
+_FORMATTER = logging.Formatter()
+
+
 def install_log_redaction() -> None:
-    """Redact every record that reaches the root logger's handlers."""
+    """Redact every log record of this process, whichever logger and handler it reaches.
+
+    Records are masked as they are made (a record factory), so handlers this process never
+    sees being added are covered too: Dagster's managed-logger handler, which it attaches to
+    `pelcro_sync`'s logger for each run, the console and compute logs, and Python's
+    last-resort stderr handler. The root logger's handlers also get a `RedactingFilter`, for
+    records made before this was called. Idempotent; no I/O.
+    """
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _RedactingFactory):
+        logging.setLogRecordFactory(_RedactingFactory(current))
+
+
+class _RedactingFactory:
+    """Wraps the record factory in place (Dagster or a test may have set one of its own)."""
+
+    def __init__(self, inner: Callable[..., logging.LogRecord]) -> None:
+        self.inner = inner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.inner(*args, **kwargs)
+        redact_record(record)
+        return record

@@ -26,6 +26,7 @@ from pelcro_sync.config import (
     parse_site_ids,
 )
 from pelcro_sync.errors import ConfigError
+from pelcro_sync.redact import install_log_redaction
 from pelcro_sync.warehouse.engine import resolve_database_url
 from pelcro_sync.warehouse.warehouse import Warehouse
 
@@ -52,6 +53,9 @@ class PelcroResource(dg.ConfigurableResource):
     _site: int | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Also done at definitions load; here too for runs of these resources built elsewhere
+        # (dg.materialize in tests, another code location reusing them).
+        install_log_redaction()
         run = context.run
         partition = run.tags.get("dagster/partition") if run is not None else None
         self._site = int(partition) if partition and partition.isdigit() else None
@@ -134,6 +138,7 @@ class WarehouseResource(dg.ConfigurableResource):
     _bad_setting: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        install_log_redaction()  # as PelcroResource does
         try:
             schema = parse_schema(self.schema_name)
             url = resolve_database_url(Settings(database_url=self.database_url, schema=schema))

@@ -24,6 +24,7 @@ from pelcro_sync.warehouse.status import last_runs
 from pelcro_sync.warehouse.warehouse import open_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEV_INSTANCE = PROJECT_ROOT / "deploy" / "dagster-dev.yaml"
 
 
 def check(settings: Settings, *, console: Console) -> None:
@@ -175,9 +176,18 @@ def dagster_dev(*, port: int) -> None:
     # DAGSTER_HOME is Dagster's own variable, not a pelcro-sync setting (config.py validates
     # ours): honoured when set, else a folder of this project, and passed on to the child.
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()
+    prepare_dev_home(home)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     dagster = Path(sys.executable).with_name("dagster")
     cmd = [str(dagster), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port)]
     raise SystemExit(subprocess.call(cmd, env=env, cwd=PROJECT_ROOT))
+
+
+def prepare_dev_home(home: Path) -> Path:
+    """`home/dagster.yaml`, written from deploy/dagster-dev.yaml (which routes `pelcro_sync`'s
+    logs into the event log) when missing or empty; a file of the user's own is kept."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.is_file() or not config.read_text().strip():
+        config.write_text(DEV_INSTANCE.read_text())
+    return config

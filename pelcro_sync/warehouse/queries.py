@@ -3,7 +3,6 @@
 Identifiers come from the entity registry and a validated schema name, never from input.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,37 +61,40 @@ def preview_rows(
     return q.rows(conn, query, (site_id,))
 
 
-def duplicate_keys(
-    conn: Connection, *, warehouse: Warehouse, entity: Entity, sites: Sequence[int]
-) -> int:
-    """(site_id, id) pairs held by more than one row; 0 unless the primary key is gone."""
+def duplicate_keys(conn: Connection, *, warehouse: Warehouse, entity: Entity) -> dict[int, int]:
+    """site_id -> (site_id, id) pairs held by more than one row, for every site that has any
+    (none unless the primary key is gone)."""
     query = sql.SQL(
-        "SELECT count(*) FROM (SELECT 1 FROM {} WHERE site_id = ANY(%s::bigint[])"
-        " GROUP BY site_id, id HAVING count(*) > 1) d"
+        "SELECT site_id, count(*) FROM (SELECT site_id FROM {} GROUP BY site_id, id"
+        " HAVING count(*) > 1) d GROUP BY site_id ORDER BY site_id"
     ).format(warehouse.table(entity.name))
-    return int(q.scalar(conn, query, (list(sites),)))
+    return {int(s): int(n) for s, n in q.rows(conn, query)}
 
 
 def unresolved_references(
-    conn: Connection,
-    *,
-    warehouse: Warehouse,
-    entity: Entity,
-    column: str,
-    target: Entity,
-    sites: Sequence[int],
-) -> int:
-    """Live rows whose `column` names an id absent from `target` on the same site."""
+    conn: Connection, *, warehouse: Warehouse, entity: Entity, column: str, target: Entity
+) -> dict[int, int]:
+    """site_id -> live rows whose `column` names an id absent from `target` on the same site,
+    for every site that has any."""
     query = sql.SQL(
-        "SELECT count(*) FROM {table} c WHERE c.site_id = ANY(%s::bigint[])"
-        " AND c._deleted_at IS NULL AND c.{column} IS NOT NULL AND NOT EXISTS ("
+        "SELECT c.site_id, count(*) FROM {table} c WHERE c._deleted_at IS NULL"
+        " AND c.{column} IS NOT NULL AND NOT EXISTS ("
         "SELECT 1 FROM {target} p WHERE p.site_id = c.site_id AND p.id = c.{column})"
+        " GROUP BY c.site_id ORDER BY c.site_id"
     ).format(
         table=warehouse.table(entity.name),
         column=sql.Identifier(column),
         target=warehouse.table(target.name),
     )
-    return int(q.scalar(conn, query, (list(sites),)))
+    return {int(s): int(n) for s, n in q.rows(conn, query)}
+
+
+def live_rows_by_site(conn: Connection, *, warehouse: Warehouse, entity: Entity) -> dict[int, int]:
+    """site_id -> rows not marked deleted, for every site that has any."""
+    query = sql.SQL(
+        "SELECT site_id, count(*) FROM {} WHERE _deleted_at IS NULL GROUP BY site_id"
+    ).format(warehouse.table(entity.name))
+    return {int(s): int(n) for s, n in q.rows(conn, query)}
 
 
 def scanned_sites(

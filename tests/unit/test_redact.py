@@ -1,11 +1,19 @@
 """The one redactor: registered secrets and secret-looking text never get through."""
 
+import io
 import logging
+import sys
 
 import pytest
 
 from pelcro_sync.config import Secret
-from pelcro_sync.redact import RedactingFilter, one_line, redact
+from pelcro_sync.redact import (
+    RedactingFilter,
+    install_log_redaction,
+    one_line,
+    redact,
+    redact_record,
+)
 
 
 @pytest.mark.parametrize(
@@ -41,3 +49,38 @@ def test_log_filter_redacts_the_rendered_message() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent %s", (secret.reveal(),), None)
     RedactingFilter().filter(record)
     assert record.getMessage() == "sent ***"
+
+
+def test_a_record_without_a_secret_keeps_its_template() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "site %s: %d pages", (7, 3), None)
+    RedactingFilter().filter(record)
+    assert (record.msg, record.args) == ("site %s: %d pages", (7, 3))
+
+
+def test_a_traceback_holding_a_secret_is_masked_and_folded_into_the_message() -> None:
+    try:
+        raise RuntimeError("refused: api_key=k_in_a_traceback")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), exc_info)
+    redact_record(record)
+    rendered = logging.Formatter().format(record)
+    assert record.exc_info is None and "k_in_a_traceback" not in rendered
+    assert rendered.startswith("failed\nTraceback") and "api_key=***" in rendered
+
+
+def test_installed_redaction_masks_records_of_any_logger_and_handler() -> None:
+    """A handler added after installing (as Dagster adds its own to `pelcro_sync` for each
+    run) and a child logger with no handler of its own both get masked records."""
+    install_log_redaction()
+    install_log_redaction()  # idempotent: one wrapper around the factory
+    factory = logging.getLogRecordFactory()
+    assert not isinstance(getattr(factory, "inner", None), type(factory))
+    logger, stream = logging.getLogger("pelcro_sync"), io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        logging.getLogger("pelcro_sync.deep.child").warning("via postgresql://u:pw_late@h/db")
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue() == "via postgresql://u:***@h/db\n"
