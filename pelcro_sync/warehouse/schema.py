@@ -69,6 +69,35 @@ def entity_table(metadata: MetaData, entity: Entity) -> Table:
     )
 
 
+def history_table(metadata: MetaData, entity: Entity) -> Table:
+    """`<entity>_history`: every version of each record, append-only; at most one open."""
+    name = history_name(entity)
+    return Table(
+        name,
+        metadata,
+        Column("site_id", BigInteger, nullable=False, comment="site the record was read through"),
+        Column("id", BigInteger, nullable=False, comment="Pelcro's id"),
+        Column("_valid_from", TIMESTAMPTZ, nullable=False, comment="when this version was seen"),
+        Column("_valid_to", TIMESTAMPTZ, nullable=True, comment="when replaced; null = current"),
+        *(Column(f.name, COLUMN_TYPES[f.kind], nullable=True) for f in entity.fields),
+        Column("_raw", JSONB, nullable=False, comment="the record as the API sent this version"),
+        PrimaryKeyConstraint("site_id", "id", "_valid_from", name=f"{name}_pkey"),
+        # The merge finds the version to close through this index; it also forbids two open.
+        Index(
+            f"ux_{name}_open",
+            "site_id",
+            "id",
+            unique=True,
+            postgresql_where=text("_valid_to IS NULL"),
+        ),
+    )
+
+
+def history_name(entity: Entity) -> str:
+    """The history table's name for `entity`."""
+    return f"{entity.name}_history"
+
+
 def sync_runs_table(metadata: MetaData) -> Table:
     """One row per sync of one entity on one site: its outcome and its counts."""
     statuses = ", ".join(f"'{s}'" for s in RUN_STATUSES)
@@ -193,6 +222,7 @@ def build_metadata(schema: str) -> MetaData:
     metadata = MetaData(schema=schema)
     for entity in ENTITIES:
         entity_table(metadata, entity)
+        history_table(metadata, entity)
     sync_runs_table(metadata)
     sync_state_table(metadata)
     scan_seen_table(metadata)
