@@ -1,0 +1,93 @@
+"""The dbt sources of the analytics project, rendered from the entity registry.
+
+One declaration in `pelcro_sync.entities` yields the table, its history table and their dbt
+sources. Regenerate after changing the registry (a test fails while the file is stale):
+
+    .venv/bin/python -m pelcro_sync.warehouse.dbt_sources
+"""
+
+import sys
+from typing import Any
+
+import yaml
+
+from pelcro_sync.entities import ENTITIES, Entity
+from pelcro_sync.warehouse.marts import analytics_dir
+
+SOURCE_NAME = "pelcro"
+SOURCES_FILE = "models/staging/_pelcro__sources.yml"
+_TYPES = {"json": "jsonb", "timestamp": "timestamptz"}
+HEADER = (
+    "# Generated from pelcro_sync/entities.py by `python -m pelcro_sync.warehouse.dbt_sources`;"
+    " do not edit.\n"
+)
+
+
+def _columns(entity: Entity) -> list[dict[str, Any]]:
+    columns = [
+        {"name": "site_id", "data_type": "bigint", "description": "Site the record was read through."},
+        {"name": "id", "data_type": "bigint", "description": "Pelcro's id."},
+    ]
+    for field in entity.fields:
+        column = {"name": field.name, "data_type": _TYPES.get(field.kind, field.kind)}
+        description = getattr(field, "description", "")  # the registry may describe fields
+        column["description"] = description or f"API field `{field.name}`."
+        columns.append(column)
+    columns += [
+        {"name": "_raw", "data_type": "jsonb", "description": "The record as the API sent it."},
+        {"name": "_synced_at", "data_type": "timestamptz", "description": "When the row last changed."},
+        {"name": "_deleted_at", "data_type": "timestamptz", "description": "Set when found deleted in Pelcro."},
+    ]  # fmt: skip
+    return columns
+
+
+def _tables(entity: Entity) -> list[dict[str, Any]]:
+    # Both tables are written by the one entity asset `pelcro/<entity>` in Dagster.
+    def meta() -> dict[str, Any]:  # a fresh dict each time, or YAML writes anchors
+        return {"dagster": {"asset_key": [SOURCE_NAME, entity.name]}}
+
+    current = {
+        "name": entity.name,
+        "description": f"Pelcro {entity.name} (GET {entity.path}), one row per (site_id, id).",
+        "meta": meta(),
+        "columns": _columns(entity),
+    }
+    history = {
+        "name": f"{entity.name}_history",
+        "description": f"Every version of each {entity.name} record since capture began: "
+        f"the columns of `{entity.name}`, valid from `_valid_from` to `_valid_to` "
+        "(null for the open version).",
+        "meta": meta(),
+    }
+    return [current, history]
+
+
+def render() -> str:
+    """The sources file's text."""
+    doc = {
+        "version": 2,
+        "sources": [
+            {
+                "name": SOURCE_NAME,
+                "description": "The warehouse tables pelcro-sync keeps (schema PELCRO_SCHEMA).",
+                "schema": "{{ env_var('PELCRO_SCHEMA', 'pelcro') }}",
+                "tables": [t for entity in ENTITIES for t in _tables(entity)],
+            }
+        ],
+    }
+    return HEADER + yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
+
+
+def write() -> bool:
+    """Write the sources file; whether it changed."""
+    path = analytics_dir() / SOURCES_FILE
+    text = render()
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+if __name__ == "__main__":
+    changed = write()
+    sys.stdout.write(f"{SOURCES_FILE}: {'written' if changed else 'up to date'}\n")
