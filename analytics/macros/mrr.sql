@@ -37,3 +37,10 @@
 {% macro sql_list(values) -%}
     ({% for v in values %}'{{ v }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
+
+{#- The history table of an entity source (`<entity>_history`, same schema). Read through the
+    entity's source, so lineage runs to the one asset that writes both tables. -#}
+{% macro history_source(entity) -%}
+    {%- set current = source('pelcro', entity) -%}
+    {{ current.incorporate(path={'identifier': current.identifier ~ '_history'}) }}
+{%- endmacro %}

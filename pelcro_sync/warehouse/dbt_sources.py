@@ -25,7 +25,11 @@ HEADER = (
 
 def _columns(entity: Entity) -> list[dict[str, Any]]:
     columns = [
-        {"name": "site_id", "data_type": "bigint", "description": "Site the record was read through."},
+        {
+            "name": "site_id",
+            "data_type": "bigint",
+            "description": "Site the record was read through.",
+        },
         {"name": "id", "data_type": "bigint", "description": "Pelcro's id."},
     ]
     for field in entity.fields:
@@ -41,25 +45,18 @@ def _columns(entity: Entity) -> list[dict[str, Any]]:
     return columns
 
 
-def _tables(entity: Entity) -> list[dict[str, Any]]:
-    # Both tables are written by the one entity asset `pelcro/<entity>` in Dagster.
-    def meta() -> dict[str, Any]:  # a fresh dict each time, or YAML writes anchors
-        return {"dagster": {"asset_key": [SOURCE_NAME, entity.name]}}
-
-    current = {
+def _table(entity: Entity) -> dict[str, Any]:
+    """The entity's source. Its history table is no source of its own: models read it with
+    `history_source('<entity>')`, so the one entity asset `pelcro/<entity>`, which writes
+    both, is their upstream in Dagster (dagster-dbt refuses two sources on one asset key)."""
+    return {
         "name": entity.name,
-        "description": f"Pelcro {entity.name} (GET {entity.path}), one row per (site_id, id).",
-        "meta": meta(),
+        "description": f"Pelcro {entity.name} (GET {entity.path}), one row per (site_id, id); "
+        f"every version of each row since capture began is in `{entity.name}_history` "
+        "(these columns plus `_valid_from` and `_valid_to`, null for the open version).",
+        "meta": {"dagster": {"asset_key": [SOURCE_NAME, entity.name]}},
         "columns": _columns(entity),
     }
-    history = {
-        "name": f"{entity.name}_history",
-        "description": f"Every version of each {entity.name} record since capture began: "
-        f"the columns of `{entity.name}`, valid from `_valid_from` to `_valid_to` "
-        "(null for the open version).",
-        "meta": meta(),
-    }
-    return [current, history]
 
 
 def render() -> str:
@@ -71,7 +68,7 @@ def render() -> str:
                 "name": SOURCE_NAME,
                 "description": "The warehouse tables pelcro-sync keeps (schema PELCRO_SCHEMA).",
                 "schema": "{{ env_var('PELCRO_SCHEMA', 'pelcro') }}",
-                "tables": [t for entity in ENTITIES for t in _tables(entity)],
+                "tables": [_table(entity) for entity in ENTITIES],
             }
         ],
     }

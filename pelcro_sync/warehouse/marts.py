@@ -6,6 +6,8 @@ URL into those variables for one dbt process or invocation.
 """
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -48,3 +50,19 @@ def dbt_env(url: str, *, schema: str, marts: str) -> dict[str, str]:
         "PELCRO_SCHEMA": schema,
         "PELCRO_MARTS_SCHEMA": marts,
     }
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for the block: dbt reads env_var() from there, in this
+    process (dbtRunner) or in the dbt process started inside the block (Dagster)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

@@ -4,7 +4,7 @@
 with history as (
     select site_id, id, _valid_from as valid_from, _valid_to as valid_to,
            amount, "interval", interval_count, currency
-    from {{ source('pelcro', 'plans_history') }}
+    from {{ history_source('plans') }}
 ),
 
 unversioned as (
@@ -12,7 +12,7 @@ unversioned as (
            p.amount, p."interval", p.interval_count, p.currency
     from {{ source('pelcro', 'plans') }} as p
     where not exists (
-        select 1 from {{ source('pelcro', 'plans_history') }} as h
+        select 1 from {{ history_source('plans') }} as h
         where h.site_id = p.site_id and h.id = p.id
     )
 ),

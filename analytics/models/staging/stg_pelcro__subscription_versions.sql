@@ -6,7 +6,7 @@ with history as (
         site_id, id, _valid_from as valid_from, _valid_to as valid_to,
         user_id, plan, quantity, status, created, trial_end, canceled_at, ended_at,
         cancel_at_period_end
-    from {{ source('pelcro', 'subscriptions_history') }}
+    from {{ history_source('subscriptions') }}
 ),
 
 unversioned as (
@@ -16,7 +16,7 @@ unversioned as (
         s.ended_at, s.cancel_at_period_end
     from {{ source('pelcro', 'subscriptions') }} as s
     where not exists (
-        select 1 from {{ source('pelcro', 'subscriptions_history') }} as h
+        select 1 from {{ history_source('subscriptions') }} as h
         where h.site_id = s.site_id and h.id = s.id
     )
 ),
