@@ -9,7 +9,7 @@ sources. Regenerate after changing the registry (a test fails while the file is 
 import sys
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs installed
 
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.warehouse.marts import analytics_dir
@@ -23,26 +23,32 @@ HEADER = (
 )
 
 
+SYSTEM_DOCS = {
+    "site_id": ("bigint", "Site the record was read through."),
+    "id": ("bigint", "Pelcro's id."),
+    "_raw": ("jsonb", "The record as the API sent it."),
+    "_synced_at": ("timestamptz", "When the row last changed."),
+    "_deleted_at": ("timestamptz", "Set when found deleted in Pelcro."),
+}
+
+
+def _system(name: str) -> dict[str, Any]:
+    data_type, description = SYSTEM_DOCS[name]
+    return {"name": name, "data_type": data_type, "description": description}
+
+
 def _columns(entity: Entity) -> list[dict[str, Any]]:
-    columns = [
-        {
-            "name": "site_id",
-            "data_type": "bigint",
-            "description": "Site the record was read through.",
-        },
-        {"name": "id", "data_type": "bigint", "description": "Pelcro's id."},
-    ]
+    columns = [_system("site_id"), _system("id")]
     for field in entity.fields:
-        column = {"name": field.name, "data_type": _TYPES.get(field.kind, field.kind)}
         description = getattr(field, "description", "")  # the registry may describe fields
-        column["description"] = description or f"API field `{field.name}`."
-        columns.append(column)
-    columns += [
-        {"name": "_raw", "data_type": "jsonb", "description": "The record as the API sent it."},
-        {"name": "_synced_at", "data_type": "timestamptz", "description": "When the row last changed."},
-        {"name": "_deleted_at", "data_type": "timestamptz", "description": "Set when found deleted in Pelcro."},
-    ]  # fmt: skip
-    return columns
+        columns.append(
+            {
+                "name": field.name,
+                "data_type": _TYPES.get(field.kind, field.kind),
+                "description": description or f"API field `{field.name}`.",
+            }
+        )
+    return [*columns, _system("_raw"), _system("_synced_at"), _system("_deleted_at")]
 
 
 def _table(entity: Entity) -> dict[str, Any]:
