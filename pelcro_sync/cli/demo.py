@@ -67,6 +67,7 @@ def run_demo(*, customers: int, console: Console) -> None:
     if failures:
         raise failures[0][1]
     _show_examples(warehouse.engine, schema=settings.schema, console=console)
+    _show_marts(settings, engine=warehouse.engine, console=console)
     _next_steps(console, database_url=database_url, customers=customers, api_key=running.api_key)
 
 
@@ -91,14 +92,34 @@ def _next_steps(console: Console, *, database_url: str, customers: int, api_key:
 
 def _show_examples(engine, *, schema: str, console: Console) -> None:
     for title, sql in EXAMPLE_QUERIES:
-        query = sql.format(s=f'"{schema}"')
-        with engine.connect() as conn:
-            result = conn.execute(text(query))
-            table = Table(title=title, title_justify="left")
-            columns = list(result.keys())
-            for col in columns:
-                table.add_column(col)
-            for row in result:
-                table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(f"[dim]{' '.join(query.split())}[/]", soft_wrap=True)
-        console.print(table)
+        _print_query(engine, title, sql.format(s=f'"{schema}"'), console=console)
+
+
+def _print_query(engine, title: str, query: str, *, console: Console) -> None:
+    with engine.connect() as conn:
+        result = conn.execute(text(query))
+        table = Table(title=title, title_justify="left")
+        columns = list(result.keys())
+        for col in columns:
+            table.add_column(col)
+        for row in result:
+            table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(f"[dim]{' '.join(query.split())}[/]", soft_wrap=True)
+    console.print(table)
+
+
+MRR_BY_MONTH = """SELECT month, currency, round(sum(mrr)) AS mrr,
+                  count(DISTINCT customer_id) AS customers
+             FROM {m}.mrr_monthly WHERE month > (now() - interval '12 months')
+            GROUP BY 1, 2 ORDER BY 1, 2"""
+
+
+def _show_marts(settings: Settings, *, engine, console: Console) -> None:
+    """Build the analytics marts (dbt) and show MRR by month, the first question asked."""
+    from pelcro_sync.cli.marts import build_marts
+    from pelcro_sync.warehouse.marts import marts_schema
+
+    console.print("\n[bold]Analytics marts[/] (dbt project analytics/, `pelcro-sync marts`)")
+    build_marts(settings, console=console)
+    _print_query(engine, "MRR by month (minor units, last 12 months)",
+                 MRR_BY_MONTH.format(m=f'"{marts_schema()}"'), console=console)  # fmt: skip

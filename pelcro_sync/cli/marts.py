@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from pelcro_sync.config import Settings
-from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.errors import ConfigError, PelcroSyncError
 from pelcro_sync.redact import one_line
 from pelcro_sync.warehouse.engine import resolve_database_url
 from pelcro_sync.warehouse.marts import analytics_dir, dbt_env, environment, marts_schema
@@ -95,9 +95,14 @@ def run_build(
 
 def build_marts(settings: Settings, *, console: Console) -> BuildReport:
     """Migrate the warehouse, then build the marts; one line per model."""
+    marts = marts_schema()
+    if marts == settings.schema:
+        raise ConfigError(
+            f"PELCRO_MARTS_SCHEMA and PELCRO_SCHEMA are both {marts!r}: the marts need a schema "
+            "of their own"
+        )
     url = resolve_database_url(settings)
     upgrade(url, schema=settings.schema)
-    marts = marts_schema()
     console.print(f"building the marts in schema {marts} from {settings.schema}", highlight=False)
     report = run_build(
         url, schema=settings.schema, marts=marts,

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from pelcro_sync.config import parse_schema
+from pelcro_sync.errors import ConfigError
 
 DEFAULT_MARTS_SCHEMA = "pelcro_marts"
 ANALYTICS_DIR = Path(__file__).resolve().parents[2] / "analytics"
@@ -26,7 +27,13 @@ def marts_schema(environ: dict[str, str] | None = None) -> str:
     Read here until `Settings` carries it (see CONTRACT.md's configuration table)."""
     env = os.environ if environ is None else environ
     raw = (env.get("PELCRO_MARTS_SCHEMA") or "").strip() or DEFAULT_MARTS_SCHEMA
-    return parse_schema(raw)
+    try:
+        return parse_schema(raw)
+    except ConfigError:
+        raise ConfigError(
+            "PELCRO_MARTS_SCHEMA must be a lowercase Postgres identifier (letters, digits, _); "
+            f"got {raw!r}"
+        ) from None
 
 
 def analytics_dir() -> Path:

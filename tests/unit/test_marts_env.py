@@ -30,7 +30,7 @@ def test_dbt_env_from_url(url: str, expected: dict[str, str]) -> None:
 def test_marts_schema_default_and_validation() -> None:
     assert marts_schema({}) == "pelcro_marts"
     assert marts_schema({"PELCRO_MARTS_SCHEMA": " analytics "}) == "analytics"
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="PELCRO_MARTS_SCHEMA"):
         marts_schema({"PELCRO_MARTS_SCHEMA": "Bad-Name"})
 
 
