@@ -9,7 +9,7 @@ sources. Regenerate after changing the registry (a test fails while the file is 
 import sys
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs installed
+import yaml
 
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.warehouse.marts import analytics_dir
