@@ -21,50 +21,48 @@ churned_customers as (
 ),
 
 stopped as (
-    -- subscriptions contributing at the end of the month before and not at the end of this one
-    select prev.site_id, prev.customer_id, prev.subscription_id,
-           (prev.month + interval '1 month')::date as month
-    from {{ ref('mrr_monthly') }} as prev
-    left join {{ ref('mrr_monthly') }} as cur
-        on cur.site_id = prev.site_id
-        and cur.subscription_id = prev.subscription_id
-        and cur.month = (prev.month + interval '1 month')::date
-    where cur.subscription_id is null and prev.month < {{ current_month() }}
+    -- subscriptions contributing at the end of a month and not at the end of the next one
+    select site_id, customer_id, subscription_id, (month + interval '1 month')::date as month
+    from (
+        select *, lead(month) over (partition by site_id, subscription_id order by month)
+            as next_month
+        from {{ ref('mrr_monthly') }}
+    ) as months
+    where next_month is distinct from (month + interval '1 month')::date
+        and month < {{ current_month() }}
 ),
 
 versions as (
     select * from {{ ref('stg_pelcro__subscription_versions') }}
 ),
 
-reasons as (
-    -- the versions current at some point of the month (the one at its start included); with
-    -- none (ended before capture, or deleted), the first version seen after the month
+during as (
+    -- the versions current at some point of the stop month, the one at its start included
     select
         s.site_id, s.customer_id, s.subscription_id, s.month,
-        coalesce(
-            bool_or(v.status in {{ sql_list(dunning) }})
-                filter (where v.valid_from < {{ month_boundary('s.month') }}),
-            bool_or(v.status in {{ sql_list(dunning) }})
-        ) as dunning,
-        coalesce(
-            bool_or(v.canceled_at is not null or v.cancel_at_period_end)
-                filter (where v.valid_from < {{ month_boundary('s.month') }}),
-            bool_or(v.canceled_at is not null or v.cancel_at_period_end)
-        ) as canceled
+        bool_or(v.status in {{ sql_list(dunning) }}) as dunning,
+        bool_or(v.canceled_at is not null or v.cancel_at_period_end) as canceled
     from stopped as s
-    left join versions as v
+    inner join versions as v
         on v.site_id = s.site_id
         and v.subscription_id = s.subscription_id
-        and coalesce(v.valid_to, 'infinity'::timestamptz) > {{ month_start_instant('s.month') }}
-        and (
-            v.valid_from < {{ month_boundary('s.month') }}
-            or v.version_number = (
-                select min(n.version_number) from versions as n
-                where n.site_id = s.site_id and n.subscription_id = s.subscription_id
-                    and n.valid_from >= {{ month_boundary('s.month') }}
-            )
-        )
+        and v.valid_from < {{ month_boundary('s.month') }}
+        and coalesce(v.valid_to, 'infinity'::timestamptz) >= {{ month_start_instant('s.month') }}
     group by 1, 2, 3, 4
+),
+
+reasons as (
+    -- with no version in the month, it ended before capture: the first version seen says why
+    select
+        s.site_id, s.customer_id, s.subscription_id, s.month,
+        coalesce(d.dunning, f.status in {{ sql_list(dunning) }}) as dunning,
+        coalesce(d.canceled, f.canceled_at is not null or f.cancel_at_period_end) as canceled
+    from stopped as s
+    left join during as d
+        on d.site_id = s.site_id and d.subscription_id = s.subscription_id and d.month = s.month
+    left join versions as f
+        on f.site_id = s.site_id and f.subscription_id = s.subscription_id
+        and f.version_number = 1
 ),
 
 churn_reasons as (

@@ -1,40 +1,50 @@
--- Per customer, currency and month: MRR, the month before, and how it moved. Months at 0
--- between a churn and a reactivation are filled in; a customer's rows run from their first
--- month with MRR to the current month, except months at 0 that follow a month at 0.
+-- Per customer, currency and month: MRR, the month before, and how it moved. A customer's
+-- rows are their months with MRR and the month after each run of them (churned, at 0); a
+-- month at 0 after a month at 0 has no row.
+-- Built from the months that have MRR alone (no calendar of zeros): a gap before a row means
+-- the month before was at 0, and a gap after one means a churn in the month after it.
 with monthly as (
     select site_id, customer_id, currency, month, sum(mrr) as mrr
     from {{ ref('mrr_monthly') }}
     group by 1, 2, 3, 4
 ),
 
-spans as (
-    select site_id, customer_id, currency, min(month) as first_month
-    from monthly
-    group by 1, 2, 3
-),
-
-grid as (
-    select s.site_id, s.customer_id, s.currency, m.month::date as month
-    from spans as s
-    cross join lateral generate_series(
-        s.first_month::timestamp, {{ current_month() }}::timestamp, interval '1 month'
-    ) as m (month)
-),
-
-filled as (
-    select g.site_id, g.customer_id, g.currency, g.month, coalesce(monthly.mrr, 0) as mrr
-    from grid as g
-    left join monthly using (site_id, customer_id, currency, month)
-),
-
-lagged as (
+sequenced as (
     select
         *,
-        coalesce(lag(mrr) over w, 0) as previous_mrr,
+        lag(month) over w as previous_month,
+        lag(mrr) over w as previous_row_mrr,
+        lead(month) over w as next_month,
         coalesce(bool_or(mrr > 0) over (w rows between unbounded preceding and 1 preceding),
                  false) as had_mrr_before
-    from filled
+    from monthly
     window w as (partition by site_id, customer_id, currency order by month)
+),
+
+with_mrr as (
+    select
+        site_id, customer_id, currency, month, mrr,
+        case when previous_month = (month - interval '1 month')::date
+             then previous_row_mrr else 0 end as previous_mrr,
+        had_mrr_before
+    from sequenced
+),
+
+churned as (
+    -- the month after a month with MRR that no row follows
+    select
+        site_id, customer_id, currency, (month + interval '1 month')::date as month,
+        0::numeric as mrr, mrr as previous_mrr, true as had_mrr_before
+    from sequenced
+    where mrr > 0
+        and next_month is distinct from (month + interval '1 month')::date
+        and month < {{ current_month() }}
+),
+
+moves as (
+    select * from with_mrr
+    union all
+    select * from churned
 )
 
 select
@@ -53,5 +63,5 @@ select
         when mrr < previous_mrr then 'contraction'
         else 'unchanged'
     end as movement
-from lagged
+from moves
 where mrr > 0 or previous_mrr > 0
