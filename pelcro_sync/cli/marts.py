@@ -61,6 +61,32 @@ def _on_event(report: BuildReport, line: Callable[[str], None]) -> Callable[[Any
     return callback
 
 
+def run_dbt(
+    command: list[str],
+    url: str,
+    *,
+    schema: str,
+    marts: str,
+    target_path: Path,
+    callbacks: list[Callable[[Any], None]] | None = None,
+) -> Any:
+    """Run one dbt command (e.g. ["build"], ["docs", "generate"]) on the project, in this
+    process, connected to `url`; dbt's result (a dbtRunnerResult)."""
+    from dbt.cli.main import dbtRunner  # heavy: imported only when building
+
+    project = analytics_dir()
+    args = [
+        *command, "--project-dir", str(project), "--profiles-dir", str(project),
+        "--target-path", str(target_path), "--log-path", str(target_path / "logs"),
+        "--quiet", "--no-use-colors",
+    ]  # fmt: skip
+    with environment(dbt_env(url, schema=schema, marts=marts)):
+        result = dbtRunner(callbacks=callbacks or []).invoke(args)
+    if result.exception is not None:
+        raise MartsError(f"dbt could not run: {one_line(str(result.exception), limit=400)}")
+    return result
+
+
 def run_build(
     url: str,
     *,
@@ -70,23 +96,15 @@ def run_build(
     target_path: Path | None = None,
 ) -> BuildReport:
     """`dbt build` (models, then their tests) into schema `marts` from the tables in `schema`."""
-    from dbt.cli.main import dbtRunner  # heavy: imported only when building
-
-    project = analytics_dir()
     report = BuildReport()
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pelcro-dbt-") as scratch:
-        target = target_path or Path(scratch) / "target"
-        args = [
-            "build", "--project-dir", str(project), "--profiles-dir", str(project),
-            "--target-path", str(target), "--log-path", str(Path(scratch) / "logs"),
-            "--quiet", "--no-use-colors",
-        ]  # fmt: skip
-        started = time.perf_counter()
-        with environment(dbt_env(url, schema=schema, marts=marts)):
-            result = dbtRunner(callbacks=[_on_event(report, line)]).invoke(args)
-        report.duration_s = time.perf_counter() - started
-    if result.exception is not None:
-        raise MartsError(f"dbt could not run: {one_line(str(result.exception), limit=400)}")
+        result = run_dbt(
+            ["build"], url, schema=schema, marts=marts,
+            target_path=target_path or Path(scratch) / "target",
+            callbacks=[_on_event(report, line)],
+        )  # fmt: skip
+    report.duration_s = time.perf_counter() - started
     if report.failures or not result.success:
         first = report.failures[0] if report.failures else "dbt build failed"
         raise MartsError(f"{len(report.failures) or 1} marts step(s) failed; first: {first}")

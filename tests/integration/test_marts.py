@@ -1,6 +1,7 @@
 """The marts, built by real dbt from a small fixed warehouse (tests/integration/marts_dataset),
 against expectations computed by hand: every row of every mart, exactly."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from pelcro_sync.cli.marts import MartsError, run_build
+from pelcro_sync.cli.marts import MartsError, run_build, run_dbt
 from pelcro_sync.warehouse.migrate import upgrade
 from tests.integration import marts_dataset as data
 
@@ -169,3 +170,17 @@ def test_a_failing_test_fails_the_build_in_one_line(
     with pg_engine.begin() as conn:
         for name in (f"{schema}_broken", f"{schema}_broken_staging"):
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def test_dbt_docs_generate_documents_every_mart_column(built: dict, pg_url: str) -> None:
+    target = built["target"]
+    result = run_dbt(["docs", "generate"], pg_url, schema=built["schema"],
+                     marts=built["marts"], target_path=target)  # fmt: skip
+    assert result.success
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    for model in MODELS:
+        node = catalog["nodes"][f"model.pelcro_analytics.{model}"]
+        documented = manifest["nodes"][f"model.pelcro_analytics.{model}"]["columns"]
+        assert set(node["columns"]) == set(documented)  # every column of the table, documented
+        assert node["metadata"]["comment"]  # persisted: the table's COMMENT
