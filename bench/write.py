@@ -146,7 +146,7 @@ def run(rows: int, batch_size: int, runs: int) -> dict[str, float]:
 
         def truncate() -> None:
             with engine.begin() as conn:
-                conn.exec_driver_sql(f'TRUNCATE "{SCHEMA}".customers')
+                conn.exec_driver_sql(f'TRUNCATE "{SCHEMA}".customers, "{SCHEMA}".customers_history')
 
         t_copy = median_time(lambda: plain_copy(engine, batches), runs, before=truncate)
         t_direct = median_time(lambda: load_direct(engine, batches), runs, before=truncate)

@@ -21,6 +21,7 @@ from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import NotFoundError, PelcroSyncError
 from pelcro_sync.transform.normalize import normalize
+from pelcro_sync.warehouse import history
 from pelcro_sync.warehouse.upsert import mark_deleted, upsert_batch
 
 log = logging.getLogger(__name__)
@@ -247,15 +248,16 @@ def _mark_missed_twice(conn: Connection, schema: str, site_id: int, entity: str)
     """Mark, in SQL (no ids in memory), the candidates two complete scans in a row missed."""
     cand = _q(schema, "_delete_candidates")
     params = {"s": site_id, "e": entity, "m": MISSES_TO_CONFIRM}
-    marked = conn.execute(
+    marked = [r[0] for r in conn.execute(
         text(
             f"update {_q(schema, entity)} t set _deleted_at = now() from {cand} c"
             " where c.site_id = :s and c.entity = :e and c.misses >= :m"
-            " and t.site_id = :s and t.id = c.id and t._deleted_at is null"
+            " and t.site_id = :s and t.id = c.id and t._deleted_at is null returning t.id"
         ),
         params,
-    ).rowcount
+    )]  # fmt: skip
+    history.close(conn, entity=entity, site_id=site_id, ids=marked, schema=schema)
     conn.execute(
         text(f"delete from {cand} where site_id = :s and entity = :e and misses >= :m"), params
     )
-    return int(marked)
+    return len(marked)

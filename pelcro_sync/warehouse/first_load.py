@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity
 from pelcro_sync.transform.normalize import NormalizedBatch
-from pelcro_sync.warehouse import encode
+from pelcro_sync.warehouse import encode, history
 from pelcro_sync.warehouse.upsert import UpsertCounts, cached_sql, driver
 
 
@@ -51,8 +51,11 @@ def insert_encoded(
         now: datetime = cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         cur.execute("SAVEPOINT first_load")
         try:
+            stream = encode.stamped(encoded, now)
             with cur.copy(_copy_sql(entity, schema)) as copy:
-                copy.write(encode.stamped(encoded, now))
+                copy.write(stream)
+            with cur.copy(_history_sql(entity, schema)) as copy:  # first versions, from `now`
+                copy.write(stream)
         except errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT first_load")
             return None
@@ -68,3 +71,8 @@ def _copy_sql(entity: Entity, schema: str) -> sql.SQL:
             sql.Identifier(schema, entity.name), sql.SQL(", ").join(map(sql.Identifier, names))
         ),
     )
+
+
+def _history_sql(entity: Entity, schema: str) -> sql.SQL:
+    key = ("first_load_history", entity.name, schema)
+    return cached_sql(key, lambda: history.copy_first_load_sql(entity, schema))

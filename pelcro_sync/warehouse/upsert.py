@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from pelcro_sync.entities import Entity, get_entity
 from pelcro_sync.transform.normalize import NormalizedBatch
-from pelcro_sync.warehouse import encode
+from pelcro_sync.warehouse import encode, history
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ def upsert_batch(
     schema: str,
     synced_at: datetime | None = None,
     track_seen: bool = False,
+    observed_at: datetime | None = None,
 ) -> UpsertCounts:
     """Insert new rows, update changed ones, leave identical ones untouched; no commit.
 
@@ -51,11 +52,15 @@ def upsert_batch(
     `track_seen` (a reconcile scan) also adds to `_scan_seen` the ids of the rows left
     unchanged, in the same statement. The rows written need no entry: their fresh
     `_synced_at` tells delete detection the scan saw them, so a first load records none.
+
+    Each row written gets a new version in its history table, in the same statement
+    (`history.merge_ctes`), from `observed_at` (a webhook's time; default: `_synced_at`).
     """
     ent = get_entity(entity) if isinstance(entity, str) else entity
     encoded = encode.for_stage(ent, batch.frame)
     return merge_encoded(conn, entity=ent, site_id=site_id, encoded=encoded, schema=schema,
-                         synced_at=synced_at, track_seen=track_seen)  # fmt: skip
+                         synced_at=synced_at, track_seen=track_seen,
+                         observed_at=observed_at)  # fmt: skip
 
 
 def merge_encoded(
@@ -67,6 +72,7 @@ def merge_encoded(
     schema: str,
     synced_at: datetime | None = None,
     track_seen: bool = False,
+    observed_at: datetime | None = None,
 ) -> UpsertCounts:
     """`upsert_batch` of a batch already encoded for the staging table (`encode.for_stage`)."""
     if encoded.rows == 0:
@@ -76,7 +82,8 @@ def merge_encoded(
         cur.execute(_stage_ddl(entity, stage))
         with cur.copy(_copy_sql(stage)) as copy:
             copy.write(encoded.payload)
-        params = {"site_id": site_id, "synced_at": synced_at, "entity": entity.name}
+        params = {"site_id": site_id, "synced_at": synced_at, "entity": entity.name,
+                  "observed_at": observed_at}  # fmt: skip
         # The merge also empties the staging table (its rows come from a DELETE … RETURNING),
         # so a second batch in one transaction starts clean without another round trip.
         merge = _merge_sql(entity, schema, stage, track_seen=track_seen)
@@ -93,15 +100,18 @@ def mark_deleted(
     schema: str,
     deleted_at: datetime | None = None,
 ) -> int:
-    """Set `_deleted_at` on the given live rows (already-deleted ones keep their date)."""
+    """Set `_deleted_at` on the given live rows (already-deleted ones keep their date), and
+    close their open versions then."""
     query = sql.SQL(
         "UPDATE {} SET _deleted_at = coalesce(%(at)s::timestamptz, now())"
         " WHERE site_id = %(site_id)s AND id = ANY(%(ids)s::bigint[]) AND _deleted_at IS NULL"
+        " RETURNING id"
     ).format(_table(entity, schema))
     params = {"at": deleted_at, "site_id": site_id, "ids": [int(i) for i in ids]}
     with driver(conn).cursor() as cur:
-        cur.execute(query, params)
-        return cur.rowcount
+        marked = [row[0] for row in cur.execute(query, params)]
+    history.close(conn, entity=entity, site_id=site_id, ids=marked, schema=schema, at=deleted_at)
+    return len(marked)
 
 
 def iter_live_ids(
@@ -202,10 +212,11 @@ def _build_merge_sql(entity: Entity, schema: str, stage: sql.Identifier, *, trac
         " ON CONFLICT (site_id, id) DO UPDATE SET {sets},"
         " _synced_at = excluded._synced_at, _deleted_at = NULL"
         " WHERE ({old}) IS DISTINCT FROM ({new}) OR t._deleted_at IS NOT NULL"
-        " RETURNING t.id, xmax = 0 AS inserted){seen}"
+        " RETURNING t.*, xmax = 0 AS inserted){seen}{history}"
         " SELECT count(*) FILTER (WHERE inserted), count(*) FROM w"
     ).format(
         seen=_seen_cte(schema) if track_seen else sql.SQL(""),
+        history=history.merge_ctes(entity, schema),
         target=sql.Identifier(schema, entity.name),
         cols=comma.join(cols),
         picks=comma.join(picks),

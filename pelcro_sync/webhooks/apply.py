@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from pelcro_sync.entities import get_entity
 from pelcro_sync.redact import one_line
 from pelcro_sync.transform.normalize import normalize
+from pelcro_sync.warehouse import history
 from pelcro_sync.warehouse.upsert import mark_deleted, upsert_batch
 from pelcro_sync.webhooks.events import Event
 from pelcro_sync.webhooks.store import tables
@@ -104,7 +105,12 @@ def _apply_one(
     sites = event.site_ids or ([default_site_id] if default_site_id is not None else [])
     if not sites:
         raise ApplyError("data.object names no site and no default site is set (PELCRO_SITE_ID)")
-    won = [s for s in sites if _claim(conn, schema, event, s, row.created_at)]
+    # History already newer (a scan saw a later state): superseded, never a version before it.
+    fresh = [s for s in sites if not history.superseded(conn, entity=event.entity, site_id=s,
+             record_id=event.object_id, schema=schema, at=row.created_at)]  # fmt: skip
+    won = [s for s in fresh if _claim(conn, schema, event, s, row.created_at)]
+    if not won and not fresh:
+        return "stale", "superseded: a newer version is held (a newer event or a later scan)"
     if not won:
         return "stale", "a newer event for this object was applied already"
     for site_id in won:
@@ -140,7 +146,8 @@ def _write(conn: Connection, schema: str, event: Event, site_id: int, created: d
     entity = get_entity(event.entity)
     if set(event.object) - _ENVELOPE_KEYS:
         batch = normalize(entity, [event.object])
-        upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema)
+        upsert_batch(conn, entity=entity, site_id=site_id, batch=batch, schema=schema,
+                     observed_at=created)  # fmt: skip
     if event.is_deletion:
         mark_deleted(conn, entity=entity, site_id=site_id, ids=[event.object_id],
                      schema=schema, deleted_at=created)  # fmt: skip
