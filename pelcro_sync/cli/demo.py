@@ -108,16 +108,10 @@ def _print_query(engine, title: str, query: str, *, console: Console) -> None:
     console.print(table)
 
 
-MRR_BY_MONTH = """SELECT month, currency, round(sum(mrr)) AS mrr,
-                  count(DISTINCT customer_id) AS customers
-             FROM {m}.mrr_monthly WHERE month > (now() - interval '12 months')
-            GROUP BY 1, 2 ORDER BY 1, 2"""
-
-
 def _show_marts(settings: Settings, *, engine, console: Console) -> None:
     """Build the analytics marts (dbt) and show MRR by month, the first question asked."""
     from pelcro_sync.cli.marts import build_marts
-    from pelcro_sync.warehouse.marts import marts_schema
+    from pelcro_sync.warehouse.marts import MRR_BY_MONTH, marts_schema
 
     console.print("\n[bold]Analytics marts[/] (dbt project analytics/, `pelcro-sync marts`)")
     build_marts(settings, console=console)

@@ -17,6 +17,11 @@ from pelcro_sync.errors import ConfigError
 
 DEFAULT_MARTS_SCHEMA = "pelcro_marts"
 ANALYTICS_DIR = Path(__file__).resolve().parents[2] / "analytics"
+# The demo's last word: MRR by month of the last year ({m}: the quoted marts schema).
+MRR_BY_MONTH = """SELECT month, currency, round(sum(mrr)) AS mrr,
+                  count(DISTINCT customer_id) AS customers
+             FROM {m}.mrr_monthly WHERE month > (now() - interval '12 months')
+            GROUP BY 1, 2 ORDER BY 1, 2"""
 # dbt scrubs the values of variables named DBT_ENV_SECRET_* from its logs and artifacts.
 PASSWORD_VAR = "DBT_ENV_SECRET_PELCRO_PASSWORD"
 
