@@ -56,6 +56,9 @@ dev: install ## the Dagster UI against the configured Pelcro and warehouse
 prod-local: install ## production shape here: deploy/dagster.yaml, Postgres storage (db dagster_prod), webserver + daemon
 	deploy/prod_local.sh
 
+marts: install ## build the analytics marts (dbt) in PELCRO_MARTS_SCHEMA from the warehouse
+	$(RUN)/pelcro-sync marts
+
 migrate: install ## bring the warehouse schema to the latest migration
 	$(RUN)/pelcro-sync migrate
 
@@ -68,4 +71,4 @@ sandbox: install ## serve the local Pelcro API emulator on 127.0.0.1:8765
 clean: ## remove the environment and local data
 	rm -rf $(VENV) $(TOOLS) .data .dagster_home .dagster_prod
 
-.PHONY: help install demo test lint format bench dev migrate revision sandbox clean prod-local
+.PHONY: help install demo test lint format bench dev marts migrate revision sandbox clean prod-local

@@ -114,9 +114,11 @@ class Settings:
     accounts: tuple[str, ...] = ()
     data_dir: Path = Path(".data")  # the embedded Postgres lives in its `postgres/`
     migrations_dir: Path | None = None  # None: the scripts shipped with the package
+    analytics_dir: Path | None = None  # None: the dbt project shipped with the package
     debug: bool = False
     fast_cron: str = DEFAULT_FAST_CRON
     reconcile_cron: str = DEFAULT_RECONCILE_CRON
+    marts_cron: str | None = None  # None: the reconcile's cron
     freshness_fast: timedelta = DEFAULT_FRESHNESS_FAST
     freshness_scan: timedelta = DEFAULT_FRESHNESS_SCAN
 
@@ -224,9 +226,11 @@ VARIABLES: dict[str, tuple[str, Parser]] = {
     "PELCRO_ACCOUNTS": ("accounts", lambda _, raw: parse_account_names(raw)),
     "PELCRO_DATA_DIR": ("data_dir", lambda n, raw: parse_folder(n, raw, default=".data")),
     "PELCRO_MIGRATIONS_DIR": ("migrations_dir", lambda _, raw: parse_migrations_dir(raw)),
+    "PELCRO_ANALYTICS_DIR": ("analytics_dir", lambda n, raw: parse_folder(n, raw, default=None)),
     "PELCRO_DEBUG": ("debug", parse_flag),
     "PELCRO_FAST_CRON": ("fast_cron", _or(DEFAULT_FAST_CRON, parse_cron)),
     "PELCRO_RECONCILE_CRON": ("reconcile_cron", _or(DEFAULT_RECONCILE_CRON, parse_cron)),
+    "PELCRO_MARTS_CRON": ("marts_cron", _or(None, parse_cron)),
     "PELCRO_FRESHNESS_FAST_MINUTES": ("freshness_fast", _or(DEFAULT_FRESHNESS_FAST, minutes)),
     "PELCRO_FRESHNESS_SCAN_HOURS": ("freshness_scan", _or(DEFAULT_FRESHNESS_SCAN, hours)),
 }

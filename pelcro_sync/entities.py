@@ -42,6 +42,9 @@ class Entity:
             (`id` where the API allows it; None means the API's default order).
         newest_first: `sort` value that lists the newest (or latest-updated) records
             first, for the incremental fast path; None when the API offers none.
+        references: (column, entity) pairs: the column holds an id of that entity. They
+            give lineage its shape (Dagster asset deps), so they must not form a cycle
+            (subscriptions.latest_invoice is left out: invoices name their subscription).
     """
 
     name: str
@@ -50,6 +53,7 @@ class Entity:
     indexes: tuple[str, ...] = ()
     scan_sort: str | None = None
     newest_first: str | None = None
+    references: tuple[tuple[str, str], ...] = ()
 
     @property
     def get_path(self) -> str:
@@ -153,6 +157,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="password_last_updated_at last_login_at created_at updated_at deleted_at",
         ),
         indexes=("email", "organization", "created_at"),
+        references=(("organization", "organizations"),),
     ),
     Entity(
         name="addresses",
@@ -165,6 +170,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="created_at updated_at",
         ),
         indexes=("user_id", "created_at"),
+        references=(("user_id", "customers"),),
     ),
     Entity(
         name="subscriptions",
@@ -180,6 +186,12 @@ ENTITIES: tuple[Entity, ...] = (
             " due_date ended_at expires_at renews_at trial_start trial_end",
         ),
         indexes=("user_id", "plan", "status", "created"),
+        references=(
+            ("user_id", "customers"),
+            ("plan", "plans"),
+            ("address", "addresses"),
+            ("coupon", "coupons"),
+        ),
     ),
     Entity(
         name="memberships",
@@ -191,6 +203,11 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="created_at updated_at",
         ),
         indexes=("subscription_id", "user_id", "status"),
+        references=(
+            ("subscription_id", "subscriptions"),
+            ("user_id", "customers"),
+            ("address_id", "addresses"),
+        ),
     ),
     Entity(
         name="plans",
@@ -212,6 +229,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="created_at updated_at",
         ),
         indexes=("product_id",),
+        references=(("product_id", "products"),),
     ),
     Entity(
         name="products",
@@ -248,6 +266,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="expires_at created_at updated_at",
         ),
         indexes=("product_id",),
+        references=(("product_id", "ecommerce_products"),),
     ),
     Entity(
         name="orders",
@@ -259,6 +278,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="created_at updated_at",
         ),
         indexes=("user_id", "status", "created_at"),
+        references=(("user_id", "customers"), ("address_id", "addresses")),
     ),
     Entity(
         name="invoices",
@@ -275,6 +295,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="due_date period_start period_end created created_at finalized_at updated_at",
         ),
         indexes=("subscription_id", "customer", "status", "created_at"),
+        references=(("subscription_id", "subscriptions"), ("customer", "customers")),
     ),
     Entity(
         name="charges",
@@ -287,6 +308,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="created_at updated_at deleted_at",
         ),
         indexes=("invoice_id", "status", "created_at"),
+        references=(("invoice_id", "invoices"),),
     ),
     Entity(
         name="refunds",
@@ -298,6 +320,7 @@ ENTITIES: tuple[Entity, ...] = (
             timestamp="created_at updated_at",
         ),
         indexes=("charge_id", "user_id", "status"),
+        references=(("charge_id", "charges"), ("user_id", "customers")),
     ),
     Entity(
         name="sources",
@@ -453,6 +476,9 @@ def _check_registry() -> None:
         missing = set(entity.indexes) - set(names)
         if missing:
             raise ValueError(f"{entity.name}: indexes on undeclared fields {sorted(missing)}")
+        for column, target in entity.references:
+            if column not in names or target not in {e.name for e in ENTITIES}:
+                raise ValueError(f"{entity.name}: bad reference {column} -> {target}")
 
 
 def _check_personal() -> None:

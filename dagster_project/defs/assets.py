@@ -93,6 +93,9 @@ def build_entity_asset(entity: Entity) -> dg.AssetsDefinition:
         description=f"Pelcro `{entity.name}` (GET {entity.path}), one partition per site, "
         f"upserted into the warehouse table `{entity.name}` keyed by (site_id, id).",
         metadata={"dagster/column_schema": column_schema(entity), "api_path": entity.path},
+        # Lineage from the registry's references. In one run this also orders the steps (a
+        # referenced entity first), and a failed one skips those that reference it.
+        deps=[asset_key(target) for target in dict.fromkeys(t for _, t in entity.references)],
     )
     def _sync(
         context: dg.AssetExecutionContext, pelcro: PelcroResource, warehouse: WarehouseResource
@@ -123,6 +126,7 @@ def result_metadata(
         "dagster/row_count": rows,
         "dagster/table_name": f"{wh.schema}.{entity.name}",
         "site_id": result.site_id,
+        "sync_run_id": result.run_id,
         "mode": result.mode,
         "status": result.status,
         "note": result.note or "",

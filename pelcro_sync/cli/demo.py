@@ -62,6 +62,7 @@ def _demo(*, customers: int, console: Console, verbose: bool) -> None:
             if failures:
                 raise failures[0][1]
             _show_examples(warehouse, console=console)
+            _show_marts(settings, warehouse=warehouse, console=console)
     _next_steps(console, customers=customers, api_key=running.api_key)
 
 
@@ -88,10 +89,25 @@ def _show_examples(warehouse: Warehouse, *, console: Console) -> None:
     with warehouse.connect() as conn:
         done = queries.examples(conn, warehouse=warehouse)
     for example in done:
-        table = Table(title=example.title, title_justify="left")
-        for col in example.columns:
-            table.add_column(col)
-        for row in example.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(f"[dim]{example.text}[/]", soft_wrap=True)
-        console.print(table)
+        _print_example(example, console=console)
+
+
+def _print_example(example: queries.Example, *, console: Console) -> None:
+    table = Table(title=example.title, title_justify="left")
+    for col in example.columns:
+        table.add_column(col)
+    for row in example.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(f"[dim]{example.text}[/]", soft_wrap=True)
+    console.print(table)
+
+
+def _show_marts(settings: Settings, *, warehouse: Warehouse, console: Console) -> None:
+    """Build the analytics marts (dbt) and show MRR by month, the first question asked."""
+    from pelcro_sync.cli.marts import build_marts
+
+    console.print("\n[bold]Analytics marts[/] (dbt project analytics/, `pelcro-sync marts`)")
+    build_marts(settings, console=console)
+    with warehouse.connect() as conn:
+        mrr = queries.mrr_by_month(conn, marts_schema=settings.marts_schema)
+    _print_example(mrr, console=console)

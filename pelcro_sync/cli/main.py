@@ -228,6 +228,19 @@ def forget(ctx: Context, customer_id: int, site_id: int | None, by: str | None) 
 
 
 @cli.command(
+    help="Build the analytics marts (the dbt project in analytics/: MRR, movements, churn, "
+    "revenue, customer 360) in PELCRO_MARTS_SCHEMA (default pelcro_marts) from the warehouse "
+    "tables, then run their tests; one line per model. Reads DATABASE_URL, PELCRO_SCHEMA and "
+    "PELCRO_MARTS_SCHEMA."
+)
+@pass_ctx
+def marts(ctx: Context) -> None:
+    from pelcro_sync.cli.marts import build_marts
+
+    build_marts(ctx.settings(), console=out)
+
+
+@cli.command(
     help="Serve the local Pelcro Core API emulator on 127.0.0.1 until stopped. "
     "Prints its base URL, an API key it accepts and its site ids."
 )

@@ -55,7 +55,9 @@ _BOOLS: dict[Any, bool] = {
     "false": False,
 }
 # The Python types the fast paths take (`type(True)` is bool, so _INTS has no booleans).
-_NULL, _INTS, _TEXTS = frozenset({_NONE}), frozenset({int, _NONE}), frozenset({str, _NONE})
+_NULL: frozenset[type] = frozenset({_NONE})
+_INTS: frozenset[type] = frozenset({int, _NONE})
+_TEXTS: frozenset[type] = frozenset({str, _NONE})
 _FLAGS, _NUMBERS = _INTS | {bool}, _INTS | {float}
 # A batch read: ids, each field's values, the JSON texts, and dropped and repaired counts.
 Read = tuple[np.ndarray, list[Sequence[Any]], list[str], int, int]

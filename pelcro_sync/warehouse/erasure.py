@@ -290,5 +290,5 @@ def _record(
     ).format(sql.Identifier(schema, ERASURES))
     params = {"eid": erasure_id, "cid": customer_id, "site": site_id, "sites": list(sites),
               "by": by, "counts": Jsonb(counts), "total": sum(counts.values())}  # fmt: skip
-    erased_at = conn.exec_driver_sql(query.as_string(), params).scalar_one()
+    erased_at: datetime = conn.exec_driver_sql(query.as_string(), params).scalar_one()
     return Erasure(erasure_id, customer_id, site_id, sites, by, erased_at, dict(counts))

@@ -162,14 +162,31 @@ EXAMPLES = (
 )
 
 
+# The demo's last word, from the marts: MRR by month of the last year.
+MRR_BY_MONTH = """SELECT month, currency, round(sum(mrr)) AS mrr,
+                  count(DISTINCT customer_id) AS customers
+             FROM {m}.mrr_monthly WHERE month > (now() - interval '12 months')
+            GROUP BY 1, 2 ORDER BY 1, 2"""
+
+
 def examples(conn: Connection, *, warehouse: Warehouse) -> list[Example]:
     """The demo's example queries over the synced tables, run."""
-    done = []
-    for title, template in EXAMPLES:
-        query = sql.SQL(" ".join(template.split())).format(s=sql.Identifier(warehouse.schema))
-        with q.driver(conn).cursor() as cur:
-            found = cur.execute(query).fetchall()
-            columns = [d.name for d in cur.description or ()]
-            text = query.as_string(cur)
-        done.append(Example(title, text, columns, found))
-    return done
+    return [
+        _example(conn, title, template, s=sql.Identifier(warehouse.schema))
+        for title, template in EXAMPLES
+    ]
+
+
+def mrr_by_month(conn: Connection, *, marts_schema: str) -> Example:
+    """MRR by month and currency of the last year, from the built marts."""
+    title = "MRR by month (minor units, last 12 months)"
+    return _example(conn, title, MRR_BY_MONTH, m=sql.Identifier(marts_schema))
+
+
+def _example(conn: Connection, title: str, template: str, **names: sql.Identifier) -> Example:
+    query = sql.SQL(" ".join(template.split())).format(**names)
+    with q.driver(conn).cursor() as cur:
+        found = cur.execute(query).fetchall()
+        columns = [d.name for d in cur.description or ()]
+        text = query.as_string(cur)
+    return Example(title, text, columns, found)

@@ -44,7 +44,10 @@ def test_definitions_load_with_nothing_configured(monkeypatch: pytest.MonkeyPatc
     assert sorted(s.name for s in repo.schedule_defs) == [
         "pelcro_freshness_schedule", "pelcro_reconcile_schedule", "pelcro_sync_schedule",
     ]  # fmt: skip
-    assert [s.name for s in repo.sensor_defs] == ["pelcro_sites_sensor", "pelcro_webhooks_sensor"]
+    assert sorted(s.name for s in repo.sensor_defs) == [
+        "pelcro_cli_syncs_sensor", "pelcro_marts_automation", "pelcro_sites_sensor",
+        "pelcro_webhooks_sensor",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)

@@ -16,7 +16,8 @@ from pelcro_sync.warehouse import embedded
 def test_demo_fills_every_entity_table_of_the_embedded_postgres(monkeypatch):
     base = Path(tempfile.mkdtemp(prefix="pelcro-demo-"))  # short: socket paths are limited
     monkeypatch.setenv("PELCRO_DATA_DIR", str(base))
-    for name in ("DATABASE_URL", "PELCRO_API_KEY", "PELCRO_BASE_URL", "PELCRO_SCHEMA"):
+    for name in ("DATABASE_URL", "PELCRO_API_KEY", "PELCRO_BASE_URL", "PELCRO_SCHEMA",
+                 "PELCRO_MARTS_SCHEMA"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     output = io.StringIO()
     try:
@@ -27,6 +28,7 @@ def test_demo_fills_every_entity_table_of_the_embedded_postgres(monkeypatch):
                 e.name: conn.execute(text(f"SELECT count(*) FROM pelcro.{e.name}")).scalar_one()
                 for e in ENTITIES
             }
+            mrr_rows = conn.execute(text("SELECT count(*) FROM pelcro_marts.mrr_monthly")).scalar()
         engine.dispose()
     finally:
         embedded.stop()
@@ -35,3 +37,5 @@ def test_demo_fills_every_entity_table_of_the_embedded_postgres(monkeypatch):
     shown = output.getvalue()
     assert "pelcro-sync summary" in shown and "Active subscriptions per plan" in shown
     assert "make dev" in shown
+    # it ends by building the marts and showing MRR by month
+    assert mrr_rows and "marts built: 16 models" in shown and "MRR by month" in shown
