@@ -15,6 +15,7 @@ from pelcro_sync.entities import ENTITIES, get_entity
 from pelcro_sync.errors import RateLimitedError
 from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse import migrate
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.test_cli import run
 
 
@@ -81,8 +82,8 @@ def test_expand_is_served_capped_and_the_sync_never_asks_for_it(make_sandbox, pg
                    for o in body["data"])  # fmt: skip
         assert all(r["charge"]["id"] == r["charge_id"] for r in refunds["data"])
         for name in ("customers", "organizations", "refunds"):
-            result = sync_entity(client, engine=pg_engine, entity=get_entity(name),
-                                 site_id=site, schema=schema)  # fmt: skip
+            result = sync_entity(client, warehouse=warehouse_of(pg_engine, schema),
+                                 entity=get_entity(name), site_id=site)  # fmt: skip
             assert result.records_read == len(running.sandbox.truth(name, site))
     assert running.sandbox.stats.expanded == 2  # none from the sync
 
@@ -90,8 +91,8 @@ def test_expand_is_served_capped_and_the_sync_never_asks_for_it(make_sandbox, pg
 def test_plans_active_bool_or_text_lands_as_active_or_archived(sandbox, pg_engine, schema):
     site = sandbox.site_ids[0]
     with PelcroClient(settings_for(sandbox)) as client:
-        sync_entity(client, engine=pg_engine, entity=get_entity("plans"), site_id=site,
-                    schema=schema)  # fmt: skip
+        sync_entity(client, warehouse=warehouse_of(pg_engine, schema),
+                    entity=get_entity("plans"), site_id=site)  # fmt: skip
     with pg_engine.connect() as conn:
         rows = conn.execute(text(
             f"select active, _raw->'active' as raw from \"{schema}\".plans where site_id = :s"

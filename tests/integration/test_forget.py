@@ -18,7 +18,9 @@ from pelcro_sync.pipeline.sync import sync_entity
 from pelcro_sync.warehouse.erasure import Erasure, UnknownCustomerError, forget_customer
 from pelcro_sync.warehouse.migrate import downgrade, upgrade
 from pelcro_sync.webhooks.apply import apply_pending
-from pelcro_sync.webhooks.server import Receiver, WebhookServer, running
+from pelcro_sync.webhooks.protocol import WebhookServer, running
+from pelcro_sync.webhooks.server import Receiver
+from tests.fixtures.postgres import warehouse_of
 from tests.integration.forget_helpers import (
     KEPT,
     changed,
@@ -48,14 +50,14 @@ def schema(pg_url: str, pg_engine: Engine) -> Iterator[str]:
 
 @pytest.fixture
 def receiver(pg_engine: Engine, schema: str) -> Iterator[WebhookServer]:
-    with running(Receiver(pg_engine, schema, Secret(SECRET))) as server:
+    with running(Receiver(warehouse_of(pg_engine, schema), Secret(SECRET))) as server:
         yield server
 
 
 def _sync_site(running: Any, engine: Engine, schema: str, entity: str, site_id: int) -> None:
     with PelcroClient(settings_for(running)) as client:
-        sync_entity(client, engine=engine, entity=get_entity(entity), site_id=site_id,
-                    schema=schema)  # fmt: skip
+        sync_entity(client, warehouse=warehouse_of(engine, schema), entity=get_entity(entity),
+                    site_id=site_id)  # fmt: skip
 
 
 def _forget(engine: Engine, schema: str, customer_id: int, **kwargs: Any) -> Erasure:
@@ -67,7 +69,7 @@ def _deliver(receiver: WebhookServer, envelopes: list[dict], engine: Engine, sch
              apply: bool = True) -> None:  # fmt: skip
     assert deliver(receiver.url, SECRET, envelopes) == [200] * len(envelopes)
     if apply:
-        assert apply_pending(engine, schema=schema).failed == 0
+        assert apply_pending(warehouse_of(engine, schema)).failed == 0
 
 
 def _history_and_events(running: Any, receiver: WebhookServer, engine: Engine, schema: str
