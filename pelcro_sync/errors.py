@@ -18,6 +18,11 @@ class ConfigError(PelcroSyncError):
     """A setting is missing or malformed."""
 
 
+class TimeLimitReached(PelcroSyncError):
+    """A request was not sent: the run's time limit (`sync --time-limit`) is up. Not a
+    failure: a time-boxed scan stops on it and resumes next run."""
+
+
 class ApiError(PelcroSyncError):
     """The API answered with a non-2xx status; `where` is "METHOD /path?site_id=N"."""
 

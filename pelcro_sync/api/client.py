@@ -19,7 +19,13 @@ from pelcro_sync.api import budget_pg, pagination, ratelimit, retry
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import Entity
-from pelcro_sync.errors import ApiError, MalformedBodyError, TransportError, error_from_response
+from pelcro_sync.errors import (
+    ApiError,
+    MalformedBodyError,
+    TimeLimitReached,
+    TransportError,
+    error_from_response,
+)
 from pelcro_sync.redact import redact
 
 log = logging.getLogger(__name__)
@@ -126,6 +132,9 @@ class PelcroClient:
             transport=transport,
             verify=_tls_context(),
         )
+        # `sync --time-limit`: once this says stop, no further request goes out (set by
+        # the scan for its pages only; see `stop_sending`).
+        self.stop_sending: Callable[[], bool] | None = None
         self._warn_if_token_expiring()
 
     def __enter__(self) -> "PelcroClient":
@@ -258,6 +267,10 @@ class PelcroClient:
         budget = self._get_budget() if paced else self._bootstrap_budget()
         for attempt in range(1, self._policy.max_attempts + 1):
             budget.acquire()
+            # Checked after the wait for a slot: a page queued before the limit but due after
+            # it is never sent, so a time-boxed scan spends nothing it does not keep.
+            if self.stop_sending is not None and self.stop_sending():
+                raise TimeLimitReached(f"{where}: not sent, the time limit is up")
             try:
                 response, body = self._send(method, self._url(path, params))
             except httpx.HTTPError as exc:

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -16,9 +16,11 @@ from pelcro_sync.cli.progress import SyncProgress, summary_table
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, Entity
 from pelcro_sync.errors import PelcroSyncError
+from pelcro_sync.pipeline import timebox
 from pelcro_sync.pipeline.reconcile import DeletePolicy
 from pelcro_sync.pipeline.runner import explain, plan, resolve_sites, run_tasks
 from pelcro_sync.redact import redact
+from pelcro_sync.warehouse import scans
 from pelcro_sync.warehouse.engine import describe, resolve_database_url
 from pelcro_sync.warehouse.status import last_runs
 from pelcro_sync.warehouse.warehouse import open_warehouse
@@ -85,14 +87,20 @@ def sync(
     max_delete_share: float | None = None,
     lock_wait_s: float = 0.0,
     verbose: bool = False,
+    time_limit: timedelta | None = None,
 ) -> None:
-    """Sync with live progress and a summary table; raise a one-line error if any failed."""
+    """Sync with live progress and a summary table; raise a one-line error if any failed.
+    `time_limit`: full scans stop then and resume next run (`pipeline.timebox`)."""
     settings.require_credential()
     policy = DeletePolicy.from_env(max_delete_share)
+    deadline = timebox.Deadline.after(time_limit) if time_limit else None
     with open_warehouse(settings) as warehouse:
         with PelcroClient(settings) as client:
             site_ids = resolve_sites(client, sites or settings.site_ids)
         tasks = plan(entities, site_ids)
+        if deadline is not None:  # unfinished and least recently scanned first
+            with warehouse.connect() as conn:
+                tasks = timebox.fair_order(tasks, scans.all_states(conn, warehouse=warehouse))
         with SyncProgress(console) as progress:
             results, failures = run_tasks(
                 settings,
@@ -104,8 +112,11 @@ def sync(
                 on_page=progress.page,
                 delete_policy=policy,
                 lock_wait_s=lock_wait_s,
+                deadline=deadline,
             )
     console.print(summary_table(results, failures, verbose=verbose))
+    for line in timebox.report(results, deadline):
+        console.print(line, soft_wrap=True, highlight=False)
     if failures:
         task, exc = failures[0]
         message = explain(exc, database_url=warehouse.url)

@@ -7,6 +7,7 @@ traceback instead.
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import click
 from rich.console import Console
@@ -16,6 +17,7 @@ from pelcro_sync import config
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, get_entity
 from pelcro_sync.errors import ConfigError, PelcroSyncError
+from pelcro_sync.parsers import parse_duration
 from pelcro_sync.redact import install_log_redaction, redact
 
 ENV_HELP = (
@@ -137,6 +139,17 @@ def migrate(ctx: Context) -> None:
     show_default=True,
     help="Entities synced at the same time (they share one request budget).",
 )
+@click.option(
+    "--time-limit",
+    "time_limit",
+    default=None,
+    metavar="DURATION",
+    callback=lambda ctx, param, value: _duration(value),
+    help="Stop full scans cleanly after the pages in flight once this much time has passed "
+    "(90m, 6h), say how far each entity got and exit 0; the next --full run resumes them, "
+    "unfinished and least recently scanned entities first. The nightly Dagster reconcile "
+    "uses PELCRO_RECONCILE_WINDOW.",
+)
 @click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
 @pass_ctx
 def sync(
@@ -147,6 +160,7 @@ def sync(
     max_delete_share: float | None,
     lock_wait_s: float,
     workers: int,
+    time_limit: timedelta | None,
     verbose: bool,
 ) -> None:
     from pelcro_sync.cli.commands import sync as run_sync
@@ -162,6 +176,7 @@ def sync(
         max_delete_share=max_delete_share,
         lock_wait_s=lock_wait_s,
         verbose=verbose,
+        time_limit=time_limit,
     )
 
 
@@ -388,6 +403,15 @@ def _entity(name: str):
         return get_entity(name)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ENTITY") from None
+
+
+def _duration(value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration("--time-limit", value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--time-limit") from None
 
 
 def _fail(label: str, message: str) -> None:

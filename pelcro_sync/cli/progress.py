@@ -132,8 +132,12 @@ def summary_table(
         table.caption += (
             f"; {len(skipped)} skipped (not covered by the fast path, scanned recently)"
         )
+    deferred = [r for r in results if r.status == "deferred"]
+    if deferred:
+        table.caption += f"; {len(deferred)} not started (the time limit came first)"
     if failures:
         table.caption += f"; {len(failures)} failed (reason below)"
+    table.caption += fallback_lines(results)
     # Once per entity, whatever the number of sites: the account does not offer it.
     for name in sorted({r.entity for r in results if r.status == "unavailable"}):
         table.caption += f"\n{name}: not available on this account (skipped)"
@@ -171,3 +175,17 @@ def drift_lines(results: Sequence[EntityResult], *, verbose: bool) -> str:
     else:
         lines = []
     return "".join(lines + notes)
+
+
+def fallback_lines(results: Sequence[EntityResult]) -> str:
+    """Which entities' deletes wait for a second complete scan this run, and why: the
+    others were confirmed in the same run (GET by id, or list pages re-read)."""
+    why: dict[str, set[str]] = {}
+    for r in results:
+        if r.delete_fallback:
+            why.setdefault(r.delete_fallback, set()).add(r.entity)
+    return "".join(
+        f"\ndeletes of {', '.join(sorted(names))}: confirmed by a second complete scan "
+        f"(fallback: {reason})"
+        for reason, names in sorted(why.items())
+    )

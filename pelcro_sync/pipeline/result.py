@@ -19,7 +19,9 @@ class EntityResult:
     site_id: int
     mode: str
     run_id: str = ""
-    status: str = "running"  # running, succeeded, failed; or skipped (no run recorded)
+    # running, succeeded, failed; or skipped / deferred (no run recorded; deferred: the
+    # time limit came before its turn)
+    status: str = "running"
     pages: int = 0
     records_read: int = 0
     inserted: int = 0
@@ -38,6 +40,12 @@ class EntityResult:
     delete_candidates: int = 0
     confirm_gets: int = 0
     note: str | None = None
+    # A scan the time limit stopped (`pelcro_sync.pipeline.timebox`): the page it resumes at.
+    stopped_at_page: int | None = None
+    # How this run confirmed delete candidates ("GET by id", "page re-read", "second scan"),
+    # and, for the second-scan fallback, why nothing else could.
+    delete_check: str | None = None
+    delete_fallback: str | None = None
     drift: Drift = field(default_factory=Drift)  # fields new to / gone from the API
 
     @property

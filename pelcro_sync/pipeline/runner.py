@@ -15,8 +15,10 @@ from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import AuthError, PelcroSyncError, PermissionDeniedError
+from pelcro_sync.pipeline import timebox
 from pelcro_sync.pipeline.reconcile import DeletePolicy
 from pelcro_sync.pipeline.sync import EntityResult, ProgressCallback, sync_entity
+from pelcro_sync.pipeline.timebox import Deadline
 from pelcro_sync.redact import redact
 from pelcro_sync.warehouse.engine import connection_error
 from pelcro_sync.warehouse.warehouse import Warehouse
@@ -66,6 +68,7 @@ def run_tasks(
     on_page: ProgressCallback | None = None,
     delete_policy: DeletePolicy | None = None,
     lock_wait_s: float = 0.0,
+    deadline: Deadline | None = None,
 ) -> tuple[list[EntityResult], list[tuple[Task, BaseException]]]:
     """Run tasks on a thread pool; each has its own client, all share the process budget.
 
@@ -73,12 +76,16 @@ def run_tasks(
     with a full scan for the entities it cannot cover once they are stale.
 
     Returns the results of the tasks that finished and the failures. A fatal error (the
-    key rejected, no permission) cancels the tasks not yet started.
+    key rejected, no permission) cancels the tasks not yet started. `deadline`: full scans
+    stop then and resume next run, and tasks whose turn comes later do not start
+    (`pelcro_sync.pipeline.timebox`; order the tasks with `timebox.fair_order`).
     """
     results: list[EntityResult] = []
     failures: list[tuple[Task, BaseException]] = []
 
     def run(task: Task) -> EntityResult:
+        if deadline is not None and deadline.expired():
+            return timebox.not_started(task, warehouse=warehouse)
         if on_start is not None:
             on_start(task)
         with PelcroClient(settings) as client:
@@ -91,6 +98,7 @@ def run_tasks(
                 on_page=on_page,
                 delete_policy=delete_policy,
                 lock_wait_s=lock_wait_s,
+                deadline=deadline,
             )
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync") as pool:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.entities import Entity
+from pelcro_sync.errors import TimeLimitReached
 from pelcro_sync.pipeline import batching
 from pelcro_sync.pipeline.result import EntityResult, ProgressCallback
 from pelcro_sync.transform.normalize import NormalizedBatch, normalize
@@ -40,7 +41,8 @@ def full_scan(
 ) -> datetime | None:
     """Read every page from `start_page`, committed a batch of pages at a time; when the
     scan started: as its checkpoints return it, else (it wrote nothing) `started_at`, the
-    state row's before this run (None: the scan saw nothing)."""
+    state row's before this run (None: the scan saw nothing). A scan the client's time
+    limit stops sets `result.stopped_at_page` and is not complete."""
     last_page: Page | None = None
     # Set unless the site has no rows yet, or once a first load's batch finds its keys
     # there after all: from then on the scan merges.
@@ -71,12 +73,19 @@ def full_scan(
                 conflicts=_conflicts,
             )
         )
-        for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
-            result.add_read(page)
-            writer.put(page)  # before the callback: a page it has seen gets committed
-            last_page = page
-            if on_page is not None:
-                on_page(result, page)
+        try:
+            for page in client.iter_pages(entity, site_id=site_id, start_page=start_page):
+                result.add_read(page)
+                writer.put(page)  # before the callback: a page it has seen gets committed
+                last_page = page
+                if on_page is not None:
+                    on_page(result, page)
+        except TimeLimitReached:
+            # `--time-limit`: the pages read are committed with their checkpoint as the
+            # writer closes, and the next run resumes after them.
+            result.stopped_at_page = last_page.number + 1 if last_page else start_page
+    if result.stopped_at_page is not None:
+        return clock.started_at
     with warehouse.begin() as conn:
         state.complete_scan(
             conn,

@@ -24,6 +24,7 @@ from pelcro_sync.errors import PelcroSyncError
 from pelcro_sync.pipeline import fastpath, reconcile, scan
 from pelcro_sync.pipeline.reconcile import DeletePolicy
 from pelcro_sync.pipeline.result import EntityResult, ProgressCallback
+from pelcro_sync.pipeline.timebox import Deadline
 from pelcro_sync.transform.normalize import NormalizedBatch
 from pelcro_sync.warehouse import state
 from pelcro_sync.warehouse.locks import entity_lock
@@ -49,9 +50,12 @@ def sync_entity(
     delete_policy: DeletePolicy | None = None,
     lock_wait_s: float = 0.0,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
+    deadline: Deadline | None = None,
 ) -> EntityResult:
     """Sync `entity` on `site_id`: a reconcile scan ("full", the default)
     or the fast path ("fast"; a full scan instead when the fast path cannot cover it).
+    `deadline`: a full scan stops sending requests then, keeps what it read and resumes
+    next run (`pelcro_sync.pipeline.timebox`).
 
     Raises:
         SyncInProgressError: another run of this site and entity holds the lock.
@@ -72,7 +76,14 @@ def sync_entity(
         result = EntityResult(entity=entity.name, site_id=site_id, mode=chosen, note=note)
         result.drift.remember(current.drift_baseline if current else None)
         policy = delete_policy or DeletePolicy.from_env()
-        run = _Run(client, warehouse=warehouse, entity=entity, current=current, policy=policy)
+        run = _Run(
+            client,
+            warehouse=warehouse,
+            entity=entity,
+            current=current,
+            policy=policy,
+            deadline=deadline,
+        )
         run.execute(result, on_page=on_page)
         return result
 
@@ -110,6 +121,7 @@ class _Run:
     entity: Entity
     current: state.SyncState | None
     policy: DeletePolicy
+    deadline: Deadline | None = None
 
     def execute(self, result: EntityResult, *, on_page: ProgressCallback | None) -> None:
         """Record the run, sync in its mode, remember the drift seen, record the outcome."""
@@ -170,6 +182,8 @@ class _Run:
                 site_id,
                 start_page,
             )
+        if self.deadline is not None:
+            self.client.stop_sending = self.deadline.expired
         started = scan.full_scan(
             self.client,
             warehouse=self.warehouse,
@@ -180,6 +194,18 @@ class _Run:
             on_page=on_page,
             started_at=self.current.scan_started_at if self.current else None,
         )
+        if result.stopped_at_page is not None:
+            # Left set: page fetches still waiting for a slot must not go out either.
+            log.info(
+                "%s site %s: time limit, resumes at page %s",
+                entity.name,
+                site_id,
+                result.stopped_at_page,
+            )
+            return
+        # A complete scan confirms its deletes now, whatever the clock: a bounded cost
+        # (DeletePolicy.max_confirm_gets), and the candidates are only valid now.
+        self.client.stop_sending = None
         outcome = reconcile.detect_deletes(
             self.client,
             warehouse=self.warehouse,
@@ -191,6 +217,7 @@ class _Run:
         result.deleted += outcome.marked
         result.delete_candidates = outcome.candidates
         result.confirm_gets = outcome.confirm_gets
+        result.delete_check, result.delete_fallback = outcome.check, outcome.fallback
 
 
 def resume_page(entity: Entity, current: state.SyncState | None) -> int:

@@ -130,3 +130,41 @@ def mark_missed_twice(
     ).format(cand)
     q.run(conn, done, params)
     return len(marked)
+
+
+def candidate_ranks(
+    conn: Connection, *, warehouse: Warehouse, site_id: int, entity: Entity, limit: int
+) -> list[tuple[int, int]]:
+    """The first `limit` candidates by id, each with the number of live rows below it that
+    are not candidates: where it would sit in the list in id order, were it there."""
+    query = sql.SQL(
+        "WITH c AS (SELECT id FROM {cand} WHERE site_id = %(s)s AND entity = %(e)s),"
+        " r AS (SELECT t.id, c.id IS NOT NULL AS is_cand, count(*) FILTER (WHERE c.id IS NULL)"
+        " OVER (ORDER BY t.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS below"
+        " FROM {table} t LEFT JOIN c ON c.id = t.id"
+        " WHERE t.site_id = %(s)s AND t._deleted_at IS NULL)"
+        " SELECT id, coalesce(below, 0) FROM r WHERE is_cand ORDER BY id LIMIT %(n)s"
+    ).format(cand=warehouse.table(DELETE_CANDIDATES), table=warehouse.table(entity.name))
+    found = q.rows(conn, query, {**_key(site_id, entity), "n": limit})
+    return [(int(i), int(below)) for i, below in found]
+
+
+def live_ids_between(
+    conn: Connection,
+    *,
+    warehouse: Warehouse,
+    site_id: int,
+    entity: Entity,
+    low: int | None,
+    high: int | None,
+    listed: list[int],
+) -> list[int]:
+    """Live rows with an id in [low, high] (None: unbounded) that are not in `listed`: those
+    a list page covering that range in id order no longer holds."""
+    query = sql.SQL(
+        "SELECT id FROM {} WHERE site_id = %(s)s AND _deleted_at IS NULL"
+        " AND (%(lo)s::bigint IS NULL OR id >= %(lo)s) AND (%(hi)s::bigint IS NULL OR id <= %(hi)s)"
+        " AND NOT (id = ANY(%(listed)s::bigint[])) ORDER BY id"
+    ).format(warehouse.table(entity.name))
+    params = {**_key(site_id, entity), "lo": low, "hi": high, "listed": listed}
+    return [int(r[0]) for r in q.rows(conn, query, params)]
