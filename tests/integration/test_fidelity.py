@@ -24,7 +24,7 @@ def settings_for(running, **kw) -> Settings:
 
 
 def listed(client: PelcroClient, entity: str, site: int, params: dict[str, str]) -> list[dict]:
-    pages = client.iter_pages(entity, site_id=site, sort=None, filters=params)
+    pages = client.iter_pages(get_entity(entity), site_id=site, sort=None, filters=params)
     return [r for page in pages for r in page.records]
 
 

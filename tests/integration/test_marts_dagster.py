@@ -15,8 +15,10 @@ from dagster_project.defs.dbt_assets import MARTS_GROUP, dbt_resource, pelcro_ma
 from dagster_project.defs.partitions import SITES
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.defs.sync_runs_sensor import pelcro_cli_syncs_sensor
+from pelcro_sync.entities import get_entity
 from pelcro_sync.warehouse import state
 from pelcro_sync.warehouse.migrate import upgrade
+from tests.fixtures.postgres import warehouse_of
 from tests.integration import marts_dataset as data
 
 MARTS = ("mrr_monthly", "mrr_movements", "mrr_movements_summary", "churn_monthly",
@@ -97,9 +99,11 @@ def test_materializing_the_marts_runs_dbt_and_its_checks(
 def _cli_run(engine: Engine, schema: str, *, entity: str, site_id: int, ago: float) -> str:
     """A succeeded `_sync_runs` row, as `pelcro-sync sync` leaves it, finished `ago` s ago."""
     finished = datetime.now(UTC) - timedelta(seconds=ago)
+    warehouse = warehouse_of(engine, schema)
     with engine.begin() as conn:
-        run_id = state.start_run(conn, schema=schema, site_id=site_id, entity=entity, mode="full")
-        state.finish_run(conn, schema=schema, run_id=run_id, status="succeeded",
+        run_id = state.start_run(conn, warehouse=warehouse, site_id=site_id,
+                                 entity=get_entity(entity), mode="full")  # fmt: skip
+        state.finish_run(conn, warehouse=warehouse, run_id=run_id, status="succeeded",
                          finished_at=finished, records_read=6, inserted=6, requests=2)  # fmt: skip
         conn.execute(
             text(f'UPDATE "{schema}"._sync_runs SET started_at = :s WHERE run_id = :r'),
