@@ -22,7 +22,6 @@ from pelcro_sync.pipeline import timebox
 from pelcro_sync.pipeline.reconcile import DeleteSafetyError
 from pelcro_sync.pipeline.runner import Task
 from pelcro_sync.pipeline.sync import EntityResult, Mode, sync_entity
-from pelcro_sync.pipeline.timebox import Deadline
 from pelcro_sync.transform import drift
 from pelcro_sync.warehouse import queries
 from pelcro_sync.warehouse.locks import SyncInProgressError
@@ -73,7 +72,7 @@ class SyncConfig(dg.Config):
     )
 
 
-def run_deadline(context: dg.AssetExecutionContext, config: SyncConfig) -> Deadline | None:
+def run_deadline(context: dg.AssetExecutionContext, config: SyncConfig) -> timebox.Deadline | None:
     """The run's deadline, counted from the run's start so that its steps share one however
     late each begins; a malformed `time_limit` fails the step without retries."""
     if not (config.time_limit or "").strip():
@@ -84,7 +83,7 @@ def run_deadline(context: dg.AssetExecutionContext, config: SyncConfig) -> Deadl
         raise bad_setting(str(exc)) from None
     record = context.instance.get_run_record_by_id(context.run.run_id)
     started = record.start_time if record is not None else None
-    return Deadline.after(limit, started=started)
+    return timebox.Deadline.after(limit, started=started)
 
 
 _COLUMN_TYPES = {"json": "jsonb", "timestamp": "timestamptz"}

@@ -20,8 +20,8 @@ from dagster_project.defs.schedules import pelcro_reconcile_schedule, pelcro_syn
 from pelcro_sync.errors import ConfigError
 
 ASSETS = {a.key.path[-1]: a for a in ENTITY_ASSETS}
-SLOW, FAST = "300", "6000"  # requests a minute: 5 a second while a limit is tested
-LIMIT = "4s"  # at 5 a second, about 20 of the 30 customer pages and 24 subscription pages
+SLOW, FAST = "150", "6000"  # requests a minute: 2.5 a second while a limit is tested
+LIMIT = "8s"  # at 2.5 a second, about 20 of the 30 customer and 24 subscription pages
 
 
 @pytest.fixture
