@@ -4,9 +4,10 @@
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from dagster_project.defs.partitions import SITE_PARTITIONS
-from dagster_project.defs.resources import PelcroResource, WarehouseResource
+from dagster_project.defs.resources import PelcroResource, WarehouseResource, bad_setting
 from pelcro_sync import dictionary
 from pelcro_sync.entities import ENTITIES, Entity
 from pelcro_sync.errors import (
@@ -16,7 +17,10 @@ from pelcro_sync.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from pelcro_sync.parsers import parse_duration
+from pelcro_sync.pipeline import timebox
 from pelcro_sync.pipeline.reconcile import DeleteSafetyError
+from pelcro_sync.pipeline.runner import Task
 from pelcro_sync.pipeline.sync import EntityResult, Mode, sync_entity
 from pelcro_sync.transform import drift
 from pelcro_sync.warehouse import queries
@@ -56,6 +60,30 @@ def run_mode(tags: dict[str, str]) -> Mode:
         if value == mode:
             return mode
     raise dg.Failure(description=f"run tag {MODE_TAG}={value!r}: use fast or full")
+
+
+class SyncConfig(dg.Config):
+    """Run config of an entity asset; the nightly reconcile schedule sets `time_limit`."""
+
+    time_limit: str | None = Field(
+        default=None,
+        description="Stop full scans cleanly this long after the run started (90m, 6h), "
+        "shared by every asset of the run; they resume next run. None: no limit.",
+    )
+
+
+def run_deadline(context: dg.AssetExecutionContext, config: SyncConfig) -> timebox.Deadline | None:
+    """The run's deadline, counted from the run's start so that its steps share one however
+    late each begins; a malformed `time_limit` fails the step without retries."""
+    if not (config.time_limit or "").strip():
+        return None
+    try:
+        limit = parse_duration("run config time_limit", config.time_limit or "")
+    except ConfigError as exc:
+        raise bad_setting(str(exc)) from None
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    started = record.start_time if record is not None else None
+    return timebox.Deadline.after(limit, started=started)
 
 
 _COLUMN_TYPES = {"json": "jsonb", "timestamp": "timestamptz"}
@@ -98,17 +126,31 @@ def build_entity_asset(entity: Entity) -> dg.AssetsDefinition:
         deps=[asset_key(target) for target in dict.fromkeys(t for _, t in entity.references)],
     )
     def _sync(
-        context: dg.AssetExecutionContext, pelcro: PelcroResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        pelcro: PelcroResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         site_id = int(context.partition_key)
         mode = run_mode(dict(context.run.tags))
+        deadline = run_deadline(context, config)
+        if deadline is not None and deadline.expired():  # as the CLI: its turn came too late
+            result = timebox.not_started(Task(entity, site_id), warehouse=warehouse.warehouse)
+            return dg.MaterializeResult(metadata=result_metadata(result, entity, warehouse))
         try:
             with pelcro.get_client(site_id=site_id) as client:
                 result = sync_entity(
-                    client, warehouse=warehouse.warehouse, entity=entity, site_id=site_id, mode=mode
+                    client,
+                    warehouse=warehouse.warehouse,
+                    entity=entity,
+                    site_id=site_id,
+                    mode=mode,
+                    deadline=deadline,
                 )
         except PERMANENT as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
+        if line := timebox.progress_line(result):
+            context.log.info(line)
         return dg.MaterializeResult(metadata=result_metadata(result, entity, warehouse))
 
     return _sync
@@ -148,8 +190,22 @@ def result_metadata(
         "retries": result.retries,
         "duration_s": round(result.duration_s, 3),
         "resumed_from_page": result.resumed_from_page,
+        # A scan the run's time limit stopped (or never let start): how far it got.
+        "stopped_at_page": result.stopped_at_page,
+        "scanned_share": scanned_share(result),
+        "progress": timebox.progress_line(result) or "",
         "preview": dg.MetadataValue.md(preview_markdown(queries.preview_columns(entity), preview)),
     }
+
+
+def scanned_share(result: EntityResult) -> float | None:
+    """Share of the entity's pages its reconcile scan has read: 1.0 once complete, less when
+    the time limit stopped it (None: not a full scan, or no total to size it by)."""
+    if result.mode != "full" or result.status not in ("succeeded", "deferred"):
+        return None
+    if result.status == "succeeded" and result.stopped_at_page is None:
+        return 1.0
+    return timebox.scanned_share(result)
 
 
 def preview_markdown(columns: list[str], rows: list[tuple[Any, ...]]) -> str:

@@ -42,10 +42,10 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
             dupes = queries.duplicate_keys(conn, warehouse=wh, entity=entity)
         return dg.AssetCheckResult(
             passed=not dupes,
-            description=_failing("duplicate keys", {s: f"{n} keys" for s, n in dupes.items()}),
+            description=failing("duplicate keys", {s: f"{n} keys" for s, n in dupes.items()}),
             metadata={
                 "duplicate_keys": sum(dupes.values()),
-                **_site_metadata(dupes, checked=sites),
+                **site_metadata(dupes, checked=sites),
             },
         )
 
@@ -82,7 +82,7 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
             severity=dg.AssetCheckSeverity.WARN
             if mismatched and moved == set(mismatched)
             else dg.AssetCheckSeverity.ERROR,
-            description=_failing("row count differs from the API's", details),
+            description=failing("row count differs from the API's", details),
             metadata={
                 "rows": sum(rows.get(s, 0) for s in totals),
                 "api_total": sum(totals.values()),
@@ -90,7 +90,7 @@ def build_entity_checks(entity: Entity) -> list[dg.AssetChecksDefinition]:
                     str(s): {"rows": rows.get(s, 0), "api_total": t, "changed_since": s in moved}
                     for s, t in mismatched.items()
                 },
-                **_site_metadata(details, checked=totals),
+                **site_metadata(details, checked=totals),
             },
         )
 
@@ -120,26 +120,26 @@ def _reference_check(entity: Entity, column: str, target: str) -> dg.AssetChecks
         return dg.AssetCheckResult(
             passed=not missing,
             severity=dg.AssetCheckSeverity.WARN,
-            description=_failing(
+            description=failing(
                 f"unresolved {column}", {s: f"{n} rows" for s, n in missing.items()}
             ),
             metadata={
                 "unresolved": sum(missing.values()),
-                **_site_metadata(missing, checked=sites),
+                **site_metadata(missing, checked=sites),
             },
         )
 
     return _check
 
 
-def _failing(what: str, details: Mapping[int, str]) -> str | None:
+def failing(what: str, details: Mapping[int, str]) -> str | None:
     """`what on site 11 (2 keys), site 12 (...)`, or None when no site fails."""
     if not details:
         return None
     return f"{what} on " + ", ".join(f"site {s} ({d})" for s, d in sorted(details.items()))
 
 
-def _site_metadata(failing: Mapping[int, object], *, checked: Mapping[int, object]) -> dict:
+def site_metadata(failing: Mapping[int, object], *, checked: Mapping[int, object]) -> dict:
     """The failing sites (a list to filter on), each site's count, and every site looked at."""
     return {
         "failing_sites": sorted(failing),

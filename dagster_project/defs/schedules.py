@@ -1,11 +1,15 @@
 """The job over every Pelcro asset and its two schedules, one run per site partition each:
-the fast path every 15 minutes and the reconcile scan (with delete detection) nightly."""
+the fast path every 15 minutes and the reconcile scan (with delete detection) nightly, the
+latter time-boxed to PELCRO_RECONCILE_WINDOW."""
+
+from typing import Any
 
 import dagster as dg
 
-from dagster_project.defs.assets import GROUP, MODE_TAG
+from dagster_project.defs.assets import ENTITY_ASSETS, GROUP, MODE_TAG
 from dagster_project.defs.partitions import SITES
 from pelcro_sync import config
+from pelcro_sync.pipeline.plan import format_duration
 
 pelcro_sync_job = dg.define_asset_job(
     name="pelcro_sync_job",
@@ -24,16 +28,28 @@ pelcro_sync_job = dg.define_asset_job(
 
 
 def _site_runs(
-    context: dg.ScheduleEvaluationContext, *, mode: str
+    context: dg.ScheduleEvaluationContext, *, mode: str, run_config: dict[str, Any] | None = None
 ) -> list[dg.RunRequest] | dg.SkipReason:
     sites = context.instance.get_dynamic_partitions(SITES)
     if not sites:
         return dg.SkipReason("no site partitions yet: pelcro_sites_sensor adds them")
     tick = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else ""
     return [
-        dg.RunRequest(run_key=f"{mode}:{site}@{tick}", partition_key=site, tags={MODE_TAG: mode})
+        dg.RunRequest(
+            run_key=f"{mode}:{site}@{tick}",
+            partition_key=site,
+            tags={MODE_TAG: mode},
+            run_config=run_config or {},
+        )
         for site in sites
     ]
+
+
+def reconcile_run_config() -> dict[str, Any]:
+    """Every entity asset's `time_limit`: PELCRO_RECONCILE_WINDOW, read at each tick (a
+    malformed value fails the tick with one line)."""
+    window = format_duration(config.read("PELCRO_RECONCILE_WINDOW"))
+    return {"ops": {a.op.name: {"config": {"time_limit": window}} for a in ENTITY_ASSETS}}
 
 
 @dg.schedule(
@@ -57,9 +73,11 @@ def pelcro_sync_schedule(
     cron_schedule=config.read("PELCRO_RECONCILE_CRON"),
     execution_timezone="UTC",
     description="The reconcile scan, one run per site partition (cron: PELCRO_RECONCILE_CRON, "
-    "03:00 UTC by default): every page of every entity, then deletes confirmed and marked.",
+    "03:00 UTC by default): every page of every entity, then deletes confirmed and marked. "
+    "Each run stops cleanly after PELCRO_RECONCILE_WINDOW (6h by default) and the next one "
+    "resumes the scans it left unfinished.",
 )
 def pelcro_reconcile_schedule(
     context: dg.ScheduleEvaluationContext,
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    return _site_runs(context, mode="full")
+    return _site_runs(context, mode="full", run_config=reconcile_run_config())

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pelcro_sync.api.client import PelcroClient
-from pelcro_sync.cli import webhook_check
+from pelcro_sync.cli import scan_status, webhook_check
 from pelcro_sync.cli.progress import SyncProgress, summary_table
 from pelcro_sync.config import Settings
 from pelcro_sync.entities import BY_NAME, Entity
@@ -132,7 +132,9 @@ def status(settings: Settings, *, console: Console) -> None:
         console.print("no sync has run yet: try `pelcro-sync sync`")
         return
     table = Table(title=f"Sync status ({describe(warehouse.url)}, schema {warehouse.schema})")
-    for col in ("site", "entity", "rows", "deleted", "last success", "last run", "last error"):
+    columns = ("site", "entity", "rows", "deleted", "last success", *scan_status.COLUMNS,
+               "last run", "last error")  # fmt: skip
+    for col in columns:
         table.add_column(col, justify="right" if col in ("site", "rows", "deleted") else "left")
     for row in rows:
         table.add_row(
@@ -141,6 +143,7 @@ def status(settings: Settings, *, console: Console) -> None:
             f"{row.rows:,}",
             f"{row.deleted_rows:,}",
             _when(row.last_success_at),
+            *scan_status.cells(row),
             f"{row.last_run_status or '-'} {_when(row.last_run_at)}",
             redact(row.last_error or ""),
         )

@@ -196,7 +196,8 @@ def plan(ctx: Context, as_json: bool) -> None:
 
 
 @cli.command(
-    help="Last successful sync per site and entity, with row counts. "
+    help="Last successful sync per site and entity, with row counts, the age of the last "
+    "complete reconcile scan and how far an unfinished one got. "
     "Reads DATABASE_URL and PELCRO_SCHEMA."
 )
 @pass_ctx

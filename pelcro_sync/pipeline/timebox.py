@@ -81,10 +81,22 @@ def not_started(task: _Task, *, warehouse: Warehouse) -> EntityResult:
 
 def scanned_share(result: EntityResult) -> float | None:
     """Share of the entity's pages a stopped scan has read, by the latest `meta.total`."""
-    if result.stopped_at_page is None or result.api_total is None:
+    if result.stopped_at_page is None:
         return None
-    pages = max(1, math.ceil(result.api_total / PAGE_SIZE))
-    return min(0.99, (result.stopped_at_page - 1) / pages)
+    return page_share(result.stopped_at_page, total=result.api_total)
+
+
+def page_share(next_page: int, *, total: int | None) -> float | None:
+    """Share of `total` records' pages read by a scan that resumes at `next_page`; below 1,
+    since an unfinished scan has not seen its last page (None: no total known)."""
+    if total is None:
+        return None
+    return min(0.99, (next_page - 1) / pages_of(total))
+
+
+def pages_of(total: int) -> int:
+    """Pages a scan of `total` records reads (at least one)."""
+    return max(1, math.ceil(total / PAGE_SIZE))
 
 
 def progress_line(result: EntityResult) -> str | None:

@@ -4,7 +4,6 @@ Identifiers come from the entity registry and a validated schema name, never fro
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from psycopg import sql
@@ -117,16 +116,6 @@ def changed_since_scan(
         "SELECT last_complete_scan_at FROM {state} WHERE site_id = %(s)s AND entity = %(e)s))"
     ).format(table=warehouse.table(entity.name), state=warehouse.table(SYNC_STATE))
     return bool(q.scalar(conn, query, {"s": site_id, "e": entity.name}))
-
-
-def last_successes(
-    conn: Connection, *, warehouse: Warehouse, entity: Entity
-) -> dict[int, datetime | None]:
-    """site_id -> when a run of the entity last succeeded there (None: never)."""
-    query = sql.SQL("SELECT site_id, last_success_at FROM {} WHERE entity = %s").format(
-        warehouse.table(SYNC_STATE)
-    )
-    return {int(s): at for s, at in q.rows(conn, query, (entity.name,))}
 
 
 @dataclass(frozen=True)

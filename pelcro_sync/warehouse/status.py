@@ -1,4 +1,5 @@
-"""What `pelcro-sync status` shows: per site and entity, the last runs and the row counts."""
+"""What `pelcro-sync status` shows: per site and entity, the last runs, the reconcile scan's
+standing and the row counts."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from pelcro_sync.entities import ENTITIES
+from pelcro_sync.warehouse import scans
 from pelcro_sync.warehouse import sql as q
 from pelcro_sync.warehouse.schema import RUN_COUNTS, SYNC_RUNS
 from pelcro_sync.warehouse.warehouse import Warehouse
@@ -27,17 +29,24 @@ class EntityStatus:
     last_run_status: str | None = None
     last_run_at: datetime | None = None
     last_error: str | None = None
+    # A successful time-boxed run may leave its scan unfinished: only a complete scan
+    # vouches for changes to old records and for deletes.
+    last_complete_scan_at: datetime | None = None
+    scan_next_page: int | None = None  # the unfinished scan resumes here; None: none in flight
+    scan_total: int | None = None  # meta.total at the last complete scan: sizes the one in flight
 
 
 def last_runs(conn: Connection, *, warehouse: Warehouse) -> list[EntityStatus]:
-    """Per site and entity: the last successful run, the latest run and the live row counts
-    (rows with `_deleted_at` null; deleted ones apart), sorted by site then entity."""
+    """Per site and entity: the last successful run, the latest run, the reconcile scan
+    (last complete, in flight) and the live row counts (rows with `_deleted_at` null;
+    deleted ones apart), sorted by site then entity."""
     latest = _latest_runs(conn, warehouse=warehouse, succeeded_only=False)
     succeeded = _latest_runs(conn, warehouse=warehouse, succeeded_only=True)
     counts = _row_counts(conn, warehouse=warehouse)
+    states = scans.all_states(conn, warehouse=warehouse)
     statuses = []
-    for key in sorted(set(latest) | set(succeeded) | set(counts)):
-        last, ok = latest.get(key), succeeded.get(key)
+    for key in sorted(set(latest) | set(succeeded) | set(counts) | set(states)):
+        last, ok, scan = latest.get(key), succeeded.get(key), states.get(key)
         rows, deleted = counts.get(key, (0, 0))
         statuses.append(
             EntityStatus(
@@ -50,6 +59,9 @@ def last_runs(conn: Connection, *, warehouse: Warehouse) -> list[EntityStatus]:
                 last_run_status=last["status"] if last else None,
                 last_run_at=last["started_at"] if last else None,
                 last_error=last["error"] if last else None,
+                last_complete_scan_at=scan.last_complete_scan_at if scan else None,
+                scan_next_page=scan.scan_next_page if scan else None,
+                scan_total=scan.last_complete_scan_total if scan else None,
             )
         )
     return statuses
