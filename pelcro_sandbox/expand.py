@@ -25,8 +25,9 @@ def requested(entity: str, params: dict[str, str]) -> list[str]:
     return [r for r in dict.fromkeys(wanted) if r in EXPANDERS.get(entity, {})]
 
 
-def apply(dataset: Dataset, entity: str, site: int, rows: list[Record], relations: list[str]
-          ) -> list[Record]:  # fmt: skip
+def apply(
+    dataset: Dataset, entity: str, site: int, rows: list[Record], relations: list[str]
+) -> list[Record]:
     """Copies of `rows` with `relations` expanded in place of their ids."""
     out = []
     for row in rows:

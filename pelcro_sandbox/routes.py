@@ -69,8 +69,9 @@ def core_get(
         if relations:
             with sandbox.stats_lock:
                 sandbox.stats.expanded += 1
-        render = partial(_page, dataset, entity, site, query, f"{base_url}{PREFIX}{path}",
-                         relations)  # fmt: skip
+        render = partial(
+            _page, dataset, entity, site, query, f"{base_url}{PREFIX}{path}", relations
+        )
     else:
         render = partial(_record, dataset, entity, site, record_id)
     if sandbox.pages is None:
@@ -88,8 +89,9 @@ def _record(dataset: Dataset, entity: str, site: int, record_id: int) -> bytes:
     return dumps({"data": record, "status": "success"})
 
 
-def _page(dataset: Dataset, entity: str, site: int, query: ListQuery, url: str,
-          relations: list[str]) -> bytes:  # fmt: skip
+def _page(
+    dataset: Dataset, entity: str, site: int, query: ListQuery, url: str, relations: list[str]
+) -> bytes:
     rows, total = select_page(dataset, entity, site, query)
     if relations:
         rows = expand.apply(dataset, entity, site, rows, relations)

@@ -113,9 +113,14 @@ NOTHING_PERSONAL = Personal()
 
 
 def personal(
-    *, erase: str = "", free_text: str = "", embeds: str = "", owner: str = "",
-    contact: str = "", via: str = "",
-) -> Personal:  # fmt: skip
+    *,
+    erase: str = "",
+    free_text: str = "",
+    embeds: str = "",
+    owner: str = "",
+    contact: str = "",
+    via: str = "",
+) -> Personal:
     """Declare compactly: paths separated by spaces, pairs as `path:entity`."""
 
     def pairs(text: str) -> tuple[tuple[str, str], ...]:

@@ -70,10 +70,20 @@ def load_project() -> DbtProject:
     project = DbtProject(project_dir=folder, profiles_dir=folder)
     if _stale(project):
         subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", os.fspath(folder),
-             "--profiles-dir", os.fspath(folder), "--target-path", os.fspath(project.target_path)],
-            check=True, cwd=folder,
-        )  # fmt: skip
+            [
+                dbt_executable(),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                os.fspath(folder),
+                "--profiles-dir",
+                os.fspath(folder),
+                "--target-path",
+                os.fspath(project.target_path),
+            ],
+            check=True,
+            cwd=folder,
+        )
     return project
 
 

@@ -11,9 +11,15 @@ from collections.abc import Iterable
 
 # DOCUMENTED: the list page's allowed values; any other status is kept as text.
 SUBSCRIPTION_STATUSES = (
-    "active", "canceled", "past_due", "trialing", "unpaid", "incomplete",
-    "incomplete_expired", "extended",
-)  # fmt: skip
+    "active",
+    "canceled",
+    "past_due",
+    "trialing",
+    "unpaid",
+    "incomplete",
+    "incomplete_expired",
+    "extended",
+)
 # Statuses a subscription can leave on its own (renewal, failed payment, period end): the
 # ones a freshness pass has to re-read. canceled, incomplete_expired (and the object
 # page's expired) are final.

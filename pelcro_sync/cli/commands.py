@@ -52,8 +52,9 @@ def check(settings: Settings, *, console: Console) -> None:
     console.print(table)
     sites = settings.site_ids or [s.get("id") for s in account.get("sites", [])]
     with PelcroClient(settings) as client:  # the account is cached: no second GET /account
-        webhook_check.report(client, entities=list(BY_NAME), site_id=next(iter(sites), None),
-                             console=console)  # fmt: skip
+        webhook_check.report(
+            client, entities=list(BY_NAME), site_id=next(iter(sites), None), console=console
+        )
     if missing:
         raise PelcroSyncError(
             f"PELCRO_SITE_ID names site {missing[0]}, which is not a site of this account"
@@ -132,8 +133,16 @@ def status(settings: Settings, *, console: Console) -> None:
         console.print("no sync has run yet: try `pelcro-sync sync`")
         return
     table = Table(title=f"Sync status ({describe(warehouse.url)}, schema {warehouse.schema})")
-    columns = ("site", "entity", "rows", "deleted", "last success", *scan_status.COLUMNS,
-               "last run", "last error")  # fmt: skip
+    columns = (
+        "site",
+        "entity",
+        "rows",
+        "deleted",
+        "last success",
+        *scan_status.COLUMNS,
+        "last run",
+        "last error",
+    )
     for col in columns:
         table.add_column(col, justify="right" if col in ("site", "rows", "deleted") else "left")
     for row in rows:

@@ -41,8 +41,9 @@ def run(
         if at != migrations.head():
             migrations.upgrade(url, schema=warehouse.schema)  # as `sync` does: `_erasures` is new
         with warehouse.begin() as conn:
-            erasure = forget_customer(conn, customer_id, schema=warehouse.schema,
-                                      by=by or operator(), site_id=site_id)  # fmt: skip
+            erasure = forget_customer(
+                conn, customer_id, schema=warehouse.schema, by=by or operator(), site_id=site_id
+            )
     console.print(_table(erasure, where=f"{describe(url)}, schema {settings.schema}"))
     sites = ", ".join(map(str, erasure.sites))
     console.print(

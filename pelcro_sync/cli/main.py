@@ -239,8 +239,13 @@ def forget(ctx: Context, customer_id: int, site_id: int | None, by: str | None) 
 
     if by is not None and (not by.strip() or not by.isprintable()):
         raise click.BadParameter("must be a non-empty name on one line", param_hint="--by")
-    run_forget(ctx.settings(), customer_id=customer_id, site_id=site_id,
-               by=by.strip() if by else None, console=out)  # fmt: skip
+    run_forget(
+        ctx.settings(),
+        customer_id=customer_id,
+        site_id=site_id,
+        by=by.strip() if by else None,
+        console=out,
+    )
 
 
 @cli.command(

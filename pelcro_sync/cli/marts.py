@@ -50,8 +50,10 @@ def _on_event(report: BuildReport, line: Callable[[str], None]) -> Callable[[Any
             report.failures.append(f"{node.node_name}: {one_line(result.message, limit=300)}")
         if kind == "model":
             report.models += 1
-            line(f"  {node.node_name:<34} {node.materialized:<6} {status:<7} "
-                 f"{result.execution_time:5.1f}s")  # fmt: skip
+            line(
+                f"  {node.node_name:<34} {node.materialized:<6} {status:<7} "
+                f"{result.execution_time:5.1f}s"
+            )
         elif kind == "test":
             report.tests += 1
             report.warnings += status == "warn"
@@ -76,10 +78,18 @@ def run_dbt(
 
     project = analytics_dir()
     args = [
-        *command, "--project-dir", str(project), "--profiles-dir", str(project),
-        "--target-path", str(target_path), "--log-path", str(target_path / "logs"),
-        "--quiet", "--no-use-colors",
-    ]  # fmt: skip
+        *command,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(target_path / "logs"),
+        "--quiet",
+        "--no-use-colors",
+    ]
     with environment(dbt_env(url, schema=schema, marts=marts)):
         result = dbtRunner(callbacks=callbacks or []).invoke(args)
     if result.exception is not None:
@@ -100,10 +110,13 @@ def run_build(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pelcro-dbt-") as scratch:
         result = run_dbt(
-            ["build"], url, schema=schema, marts=marts,
+            ["build"],
+            url,
+            schema=schema,
+            marts=marts,
             target_path=target_path or Path(scratch) / "target",
             callbacks=[_on_event(report, line)],
-        )  # fmt: skip
+        )
     report.duration_s = time.perf_counter() - started
     if report.failures or not result.success:
         first = report.failures[0] if report.failures else "dbt build failed"
@@ -123,9 +136,11 @@ def build_marts(settings: Settings, *, console: Console) -> BuildReport:
     upgrade(url, schema=settings.schema)
     console.print(f"building the marts in schema {marts} from {settings.schema}", highlight=False)
     report = run_build(
-        url, schema=settings.schema, marts=marts,
+        url,
+        schema=settings.schema,
+        marts=marts,
         line=lambda text: console.print(text, highlight=False, markup=False),
-    )  # fmt: skip
+    )
     console.print(
         f"marts built: {report.models} models, {report.tests} tests"
         f"{f' ({report.warnings} warnings)' if report.warnings else ''} "

@@ -42,8 +42,15 @@ def entity_table(plan: Plan) -> Table:
         table.add_column(col, justify="left" if col == "entity" else "right")
     for e in sorted(plan.entities, key=lambda e: (e.site_id, e.entity)):
         records = "not available" if e.records is None else f"{e.records:,}"
-        table.add_row(e.entity, str(e.site_id), records, f"{e.pages:,}", f"{e.requests:,}",
-                      f"{e.fast_requests:,}", f"{e.minutes:.2f}")  # fmt: skip
+        table.add_row(
+            e.entity,
+            str(e.site_id),
+            records,
+            f"{e.pages:,}",
+            f"{e.requests:,}",
+            f"{e.fast_requests:,}",
+            f"{e.minutes:.2f}",
+        )
     return table
 
 

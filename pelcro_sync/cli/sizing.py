@@ -15,8 +15,10 @@ RATES = (120, 600)
 
 def counts(customers: int) -> list[Count]:
     layout = Layout(customers, [1])
-    return [Count(e.name, 1, layout.sizes[e.name], newest_first=e.newest_first is not None)
-            for e in ENTITIES]  # fmt: skip
+    return [
+        Count(e.name, 1, layout.sizes[e.name], newest_first=e.newest_first is not None)
+        for e in ENTITIES
+    ]
 
 
 def _hours(minutes: float) -> str:

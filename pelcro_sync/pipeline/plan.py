@@ -139,9 +139,15 @@ def entity_plan(count: Count, *, rate: int) -> EntityPlan:
     # while the nightly reconcile keeps their last complete scan under a day old.
     fast = 1 if count.newest_first else 0
     return EntityPlan(
-        count.entity, count.site_id, count.records, pages, pages, fast,
-        minutes_for(pages, rate), confirm,
-    )  # fmt: skip
+        count.entity,
+        count.site_id,
+        count.records,
+        pages,
+        pages,
+        fast,
+        minutes_for(pages, rate),
+        confirm,
+    )
 
 
 def build(
@@ -250,8 +256,10 @@ def schedules_of(settings: Settings) -> Schedules:
     """The crons Dagster schedules by and the reconcile window, as validated by config.py;
     a cron this module cannot count runs of is a one-line ConfigError."""
     schedules = Schedules(settings.fast_cron, settings.reconcile_cron, settings.reconcile_window)
-    for name, cron in (("PELCRO_FAST_CRON", schedules.fast_cron),
-                       ("PELCRO_RECONCILE_CRON", schedules.reconcile_cron)):  # fmt: skip
+    for name, cron in (
+        ("PELCRO_FAST_CRON", schedules.fast_cron),
+        ("PELCRO_RECONCILE_CRON", schedules.reconcile_cron),
+    ):
         try:
             runs_per_day(cron)
         except ValueError as exc:

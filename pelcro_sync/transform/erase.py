@@ -74,8 +74,12 @@ def verdict(entity: Entity, record: Any, person: Person) -> bool | None:
     owners = [i for p in spec.owner for _, v in walk(record, p) if (i := _as_int(v)) is not None]
     if owners:
         return person.customer_id in owners
-    emails = [v.strip().lower() for p in spec.contact for _, v in walk(record, p)
-              if isinstance(v, str) and v.strip()]  # fmt: skip
+    emails = [
+        v.strip().lower()
+        for p in spec.contact
+        for _, v in walk(record, p)
+        if isinstance(v, str) and v.strip()
+    ]
     if emails:
         return any(e in person.emails for e in emails)
     for path, target in spec.via:
@@ -100,8 +104,14 @@ def erasures(entity: Entity, record: Any, person: Person, *, owned: bool) -> lis
     return kept
 
 
-def _collect(entity: Entity, record: Any, person: Person, owned: bool, prefix: JsonPath,
-             found: list[JsonPath]) -> None:  # fmt: skip
+def _collect(
+    entity: Entity,
+    record: Any,
+    person: Person,
+    owned: bool,
+    prefix: JsonPath,
+    found: list[JsonPath],
+) -> None:
     spec = entity.personal
     if owned:
         for path in spec.erase:

@@ -78,11 +78,11 @@ def forget_customer(
     person = Person(customer_id)
     counts: dict[str, int] = {}
     for entity in erasure_order():
-        person = _erase_entity(conn, entity, person, schema=schema, site_id=site_id,
-                               counts=counts)  # fmt: skip
+        person = _erase_entity(conn, entity, person, schema=schema, site_id=site_id, counts=counts)
     counts[WEBHOOK_EVENTS] = _erase_events(conn, person, schema=schema, site_id=site_id)
-    return _record(conn, customer_id, schema=schema, by=by, site_id=site_id, sites=sites,
-                   counts=counts)  # fmt: skip
+    return _record(
+        conn, customer_id, schema=schema, by=by, site_id=site_id, sites=sites, counts=counts
+    )
 
 
 def customer_sites(
@@ -118,8 +118,9 @@ def _erase_entity(
     person = person.learn(entity, owned, [r._raw for r in (*current, *versions) if r.id in owned])
     table = sql.Identifier(schema, entity.name)
     counts[entity.name] = _rewrite(conn, entity, table, current, person, owned, columns)
-    counts[history_name(entity)] = _rewrite(conn, entity, hist_table, versions, person, owned,
-                                            columns, key="_valid_from")  # fmt: skip
+    counts[history_name(entity)] = _rewrite(
+        conn, entity, hist_table, versions, person, owned, columns, key="_valid_from"
+    )
     return person
 
 
@@ -179,8 +180,9 @@ def _rewrite(
     return changed
 
 
-def _nulled(target: sql.Composable, paths: Sequence[JsonPath], params: dict[str, Any]
-            ) -> sql.Composable:  # fmt: skip
+def _nulled(
+    target: sql.Composable, paths: Sequence[JsonPath], params: dict[str, Any]
+) -> sql.Composable:
     """`target` with JSON null at each path (paths that are not there are left alone)."""
     expr = target
     for path in paths:
@@ -209,22 +211,29 @@ def _matching(
         f"{path}.{q}" for path, target in spec.embeds for q in BY_NAME[target].personal.owner
     ]
     ids = (person.customer_id, str(person.customer_id))  # ids travel as numbers and as text
-    params: dict[str, Any] = {"probes": [Jsonb(_probe((*prefix, *o.split(".")), i))
-                                         for o in owners for i in ids]}  # fmt: skip
+    params: dict[str, Any] = {
+        "probes": [Jsonb(_probe((*prefix, *o.split(".")), i)) for o in owners for i in ids]
+    }
     tests = [sql.SQL("{} @> ANY(%(probes)s::jsonb[])").format(col)] if owners else []
     for n, (path, target) in enumerate(spec.via):
         linked = person.owned.get(target)
         if linked:
             params[f"via{n}"] = sorted(map(str, linked))
             params[f"via_path{n}"] = [*map(str, prefix), *path.split(".")]
-            tests.append(sql.SQL("{} #>> {}::text[] = ANY({}::text[])").format(
-                col, sql.Placeholder(f"via_path{n}"), sql.Placeholder(f"via{n}")))  # fmt: skip
+            tests.append(
+                sql.SQL("{} #>> {}::text[] = ANY({}::text[])").format(
+                    col, sql.Placeholder(f"via_path{n}"), sql.Placeholder(f"via{n}")
+                )
+            )
     if person.emails:
         params["emails"] = sorted(person.emails)
         for n, path in enumerate(spec.contact):
             params[f"contact{n}"] = [*map(str, prefix), *path.split(".")]
-            tests.append(sql.SQL("lower({} #>> {}::text[]) = ANY(%(emails)s::text[])").format(
-                col, sql.Placeholder(f"contact{n}")))  # fmt: skip
+            tests.append(
+                sql.SQL("lower({} #>> {}::text[]) = ANY(%(emails)s::text[])").format(
+                    col, sql.Placeholder(f"contact{n}")
+                )
+            )
     if not tests:
         return sql.SQL("false"), params
     return sql.SQL("({})").format(sql.SQL(" OR ").join(tests)), params
@@ -259,8 +268,11 @@ def _erase_events(conn: Connection, person: Person, *, schema: str, site_id: int
             if not isinstance(data, dict):
                 continue
             mine = row.object_id in owned or verdict(entity, data.get("object"), person) is True
-            paths = [("data", spot, *p) for spot in EVENT_OBJECTS
-                     for p in erasures(entity, data.get(spot), person, owned=mine)]  # fmt: skip
+            paths = [
+                ("data", spot, *p)
+                for spot in EVENT_OBJECTS
+                for p in erasures(entity, data.get(spot), person, owned=mine)
+            ]
             if paths:
                 update = {"event_id": row.event_id}
                 expr = _nulled(sql.Identifier("payload"), paths, update)
@@ -288,7 +300,14 @@ def _record(
         " row_counts, rows_changed) VALUES (%(eid)s, %(cid)s, %(site)s, %(sites)s, %(by)s,"
         " current_user, %(counts)s, %(total)s) RETURNING erased_at"
     ).format(sql.Identifier(schema, ERASURES))
-    params = {"eid": erasure_id, "cid": customer_id, "site": site_id, "sites": list(sites),
-              "by": by, "counts": Jsonb(counts), "total": sum(counts.values())}  # fmt: skip
+    params = {
+        "eid": erasure_id,
+        "cid": customer_id,
+        "site": site_id,
+        "sites": list(sites),
+        "by": by,
+        "counts": Jsonb(counts),
+        "total": sum(counts.values()),
+    }
     erased_at: datetime = conn.exec_driver_sql(query.as_string(), params).scalar_one()
     return Erasure(erasure_id, customer_id, site_id, sites, by, erased_at, dict(counts))

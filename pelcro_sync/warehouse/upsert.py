@@ -90,8 +90,12 @@ def merge_encoded(
         cur.execute(_stage_ddl(entity, stage))
         with cur.copy(_copy_sql(stage)) as copy:
             copy.write(encoded.payload)
-        params = {"site_id": site_id, "synced_at": synced_at, "entity": entity.name,
-                  "observed_at": observed_at}  # fmt: skip
+        params = {
+            "site_id": site_id,
+            "synced_at": synced_at,
+            "entity": entity.name,
+            "observed_at": observed_at,
+        }
         # The merge also empties the staging table (its rows come from a DELETE … RETURNING),
         # so a second batch in one transaction starts clean without another round trip.
         merge = _merge_sql(entity, schema, stage, track_seen=track_seen)

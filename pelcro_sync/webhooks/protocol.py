@@ -45,8 +45,9 @@ class _Tally:
     def note(self, kind: str, now: float) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if now - self.last.get(kind, -SUMMARY_S) >= SUMMARY_S:
-            log.warning("webhook connections %s: %d since the last report", kind,
-                        self.counts.pop(kind))  # fmt: skip
+            log.warning(
+                "webhook connections %s: %d since the last report", kind, self.counts.pop(kind)
+            )
             self.last[kind] = now
 
 
@@ -67,9 +68,13 @@ def canned(status: int, answer: dict[str, str], **headers: str) -> bytes:
     """A complete HTTP/1.1 response that closes the connection, for answers given below the
     app (no request parsed, or one given up on)."""
     body = orjson.dumps(answer)
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "content-type: application/json",
-             f"content-length: {len(body)}", "connection: close",
-             *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]  # fmt: skip
+    lines = [
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -148,8 +153,9 @@ class GuardedH11(H11Protocol):
         self._deadline = None
         if self._ended or self.transport.is_closing():
             return
-        _tally.note(f"answered 408 (request not in within {self.limits.deadline_s:g} s)",
-                    self.loop.time())  # fmt: skip
+        _tally.note(
+            f"answered 408 (request not in within {self.limits.deadline_s:g} s)", self.loop.time()
+        )
         self._answer(408, f"request not complete within {self.limits.deadline_s:g} s")
 
     def _answer(self, status: int, reason: str, **headers: str) -> None:
@@ -206,20 +212,30 @@ class WebhookServer:
     """The receiver bound to `host:port` (0: a free port) at construction; `serve` runs it."""
 
     def __init__(
-        self, receiver: Receiver, *, host: str = "127.0.0.1", port: int = 0,
+        self,
+        receiver: Receiver,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
         limits: Limits | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.limits = limits or Limits(deadline_s=receiver.deadline_s)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.socket = socket.create_server((host, port), family=family,
-                                           backlog=self.limits.backlog)  # fmt: skip
+        self.socket = socket.create_server((host, port), family=family, backlog=self.limits.backlog)
         config = uvicorn.Config(
-            WebhookApp(receiver), http=partial(GuardedH11, limits=self.limits),  # type: ignore[arg-type]
-            lifespan="off", ws="none", loop="asyncio", interface="asgi3", log_config=None,
-            access_log=False, server_header=False, backlog=self.limits.backlog,
+            WebhookApp(receiver),
+            http=partial(GuardedH11, limits=self.limits),  # type: ignore[arg-type]
+            lifespan="off",
+            ws="none",
+            loop="asyncio",
+            interface="asgi3",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            backlog=self.limits.backlog,
             timeout_keep_alive=int(self.limits.keep_alive_s),
             timeout_graceful_shutdown=int(self.limits.deadline_s) + 5,
-        )  # fmt: skip
+        )
         self._server = _Server(config)
 
     @property
@@ -267,8 +283,9 @@ def running(
     """Serve in a background thread until the block exits; port 0 picks a free port."""
     server = WebhookServer(receiver, host=host, port=port, limits=limits)
     ready = threading.Event()
-    thread = threading.Thread(target=server.serve, kwargs={"on_ready": ready.set},
-                              daemon=True, name="pelcro-webhooks")  # fmt: skip
+    thread = threading.Thread(
+        target=server.serve, kwargs={"on_ready": ready.set}, daemon=True, name="pelcro-webhooks"
+    )
     thread.start()
     if not ready.wait(timeout=10):
         raise RuntimeError("the webhook server did not start within 10 s")

@@ -86,8 +86,9 @@ def log_field(text: str, *, limit: int = 120) -> str:
 
 
 def json_response(status: int, answer: Mapping[str, Any], **headers: str) -> Response:
-    return Response(orjson.dumps(answer), status_code=status, headers=headers,
-                    media_type="application/json")  # fmt: skip
+    return Response(
+        orjson.dumps(answer), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 class WebhookApp:
@@ -109,10 +110,14 @@ class WebhookApp:
             response = json_response(refused.status, {"error": refused.reason}, **refused.headers)
         except Exception as exc:  # a fault of ours: one line with an id, never a traceback
             error_id = uuid.uuid4().hex[:12]
-            log.error("webhook error %s: %s", error_id,
-                      one_line(f"{type(exc).__name__}: {exc}", limit=300))  # fmt: skip
-            response = json_response(500, {"error": f"internal error (error {error_id})"},
-                                     connection="close")  # fmt: skip
+            log.error(
+                "webhook error %s: %s",
+                error_id,
+                one_line(f"{type(exc).__name__}: {exc}", limit=300),
+            )
+            response = json_response(
+                500, {"error": f"internal error (error {error_id})"}, connection="close"
+            )
         await response(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive) -> Response:
@@ -144,8 +149,9 @@ class WebhookApp:
             raise Refused(411, "send a Content-Length, not a chunked body", close=True)
         raw = headers.get("content-length", "").strip()
         if not _LENGTH.fullmatch(raw):
-            raise Refused(411 if not raw else 400, "Content-Length is required (ASCII digits)",
-                          close=True)  # fmt: skip
+            raise Refused(
+                411 if not raw else 400, "Content-Length is required (ASCII digits)", close=True
+            )
         length, limit = int(raw), self.receiver.max_body
         if length > limit:
             raise Refused(413, f"body larger than {limit} bytes", close=True)
@@ -201,8 +207,7 @@ def _warehouse_refusal(exc: SQLAlchemyError, event_id: str) -> Refused:
     envelope checks are meant to leave none; one that slips through is logged with an id.
     """
     error_id = uuid.uuid4().hex[:12]
-    detail = one_line(str(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc),
-                      limit=300)  # fmt: skip
+    detail = one_line(str(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc), limit=300)
     log.error("webhook %s not stored (error %s): %s", log_field(event_id), error_id, detail)
     if isinstance(exc, DataError):
         return Refused(400, f"the warehouse refused a value in this event (error {error_id})")
