@@ -53,11 +53,14 @@ _STAMP_BYTES = 8  # a timestamptz value: the last 8 bytes of each `for_table` ro
 @dataclass(frozen=True)
 class Encoded:
     """One batch's COPY stream; `stamp_ends` (for the table) where each row's
-    `_synced_at` value ends, to be filled in by `stamped`."""
+    `_synced_at` value ends, to be filled in by `stamped`; `site_id` and `ids` (for the
+    table) the rows' keys."""
 
     payload: bytes
     rows: int
     stamp_ends: np.ndarray | None = None
+    site_id: int | None = None
+    ids: list[int] | None = None
 
     @property
     def into_table(self) -> bool:
@@ -81,7 +84,8 @@ def for_table(entity: Entity, site_id: int, frame: pd.DataFrame) -> Encoded:
     n = len(frame)
     wire = ["int8", *_wire_types(entity, True), "int8"]
     columns = [[site_id] * n, *_columns(entity, frame, True), [0] * n]
-    return _encode(wire, columns, n, stamp=True)
+    encoded = _encode(wire, columns, n, stamp=True)
+    return Encoded(encoded.payload, n, encoded.stamp_ends, site_id=site_id, ids=columns[1])
 
 
 def stamped(encoded: Encoded, synced_at: datetime) -> bytearray:

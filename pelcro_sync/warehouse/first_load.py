@@ -46,15 +46,15 @@ def insert_encoded(
         now: datetime = cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         cur.execute("SAVEPOINT first_load")
         try:
-            stream = encode.stamped(encoded, now)
             with cur.copy(_copy_sql(entity, schema)) as copy:
-                copy.write(stream)
-            with cur.copy(_history_sql(entity, schema)) as copy:  # first versions, from `now`
-                copy.write(stream)
+                copy.write(encode.stamped(encoded, now))
         except errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT first_load")
             return None
         cur.execute("RELEASE SAVEPOINT first_load")
+        # The first versions, from `now`: copied from the rows just written rather than
+        # sent and parsed again (a second COPY of the stream cost half the load's rate).
+        cur.execute(_history_sql(entity, schema), {"site_id": encoded.site_id, "ids": encoded.ids})
     return UpsertCounts(inserted=encoded.rows)
 
 
@@ -70,4 +70,4 @@ def _copy_sql(entity: Entity, schema: str) -> sql.SQL:
 
 def _history_sql(entity: Entity, schema: str) -> sql.SQL:
     key = ("first_load_history", entity.name, schema)
-    return cached_sql(key, lambda: history.copy_first_load_sql(entity, schema))
+    return cached_sql(key, lambda: history.first_load_sql(entity, schema))

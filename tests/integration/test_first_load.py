@@ -11,6 +11,7 @@ from pelcro_sync.transform.normalize import NormalizedBatch, normalize
 from pelcro_sync.warehouse import encode
 from pelcro_sync.warehouse.first_load import insert_encoded, site_is_empty
 from pelcro_sync.warehouse.upsert import UpsertCounts, mark_deleted, upsert_batch
+from pelcro_sync.warehouse.warehouse import Warehouse
 from tests.fixtures.postgres import warehouse_of
 from tests.integration.freshness_helpers import live, rows, sync, truth
 from tests.integration.test_upsert import _records
@@ -19,11 +20,11 @@ DIRECT, MERGED = 7001, 7002  # two sites: one loaded each way
 
 
 def insert_new(
-    conn: Connection, *, entity: Entity, site_id: int, batch: NormalizedBatch, schema: str
+    conn: Connection, *, entity: Entity, site_id: int, batch: NormalizedBatch, warehouse: Warehouse
 ) -> UpsertCounts | None:
     """What a scan of an empty site does with a batch: encode it for the table, COPY it."""
     encoded = encode.for_table(entity, site_id, batch.frame)
-    return insert_encoded(conn, entity=entity, encoded=encoded, schema=schema)
+    return insert_encoded(conn, entity=entity, encoded=encoded, warehouse=warehouse)
 
 
 def _table(conn: Connection, schema: str, name: str, site: int) -> dict[int, dict[str, Any]]:
