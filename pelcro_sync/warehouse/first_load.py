@@ -59,7 +59,7 @@ def insert_encoded(
 
 
 def _copy_sql(entity: Entity, schema: str) -> sql.SQL:
-    names = ["site_id", "id", *entity.field_names, "_raw", "_synced_at"]
+    names = ["site_id", "id", *entity.field_names, "_raw", "_raw_hash", "_synced_at"]
     return cached_sql(
         ("first_load", entity.name, schema),
         lambda: sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(

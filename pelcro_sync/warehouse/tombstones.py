@@ -130,3 +130,15 @@ def mark_missed_twice(
     ).format(cand)
     q.run(conn, done, params)
     return len(marked)
+
+
+def add_seen(
+    conn: Connection, *, warehouse: Warehouse, site_id: int, entity: Entity, ids: list[int]
+) -> None:
+    """Note ids the scan saw unchanged without merging them (`pelcro_sync.pipeline.unchanged`),
+    as the merge's `track_seen` does for the rows it leaves unchanged."""
+    query = sql.SQL(
+        "INSERT INTO {} (site_id, entity, id) SELECT %(s)s, %(e)s, unnest(%(ids)s::bigint[])"
+        " ON CONFLICT DO NOTHING"
+    ).format(warehouse.table(SCAN_SEEN))
+    q.run(conn, query, {**_key(site_id, entity), "ids": ids})
