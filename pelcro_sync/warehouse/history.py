@@ -58,15 +58,23 @@ def merge_ctes(entity: Entity, schema: str) -> sql.Composed:
     ).format(hist=_hist(entity, schema), at=at, step=sql.SQL(_STEP), cols=cols, picks=picks)
 
 
-def first_load_sql(entity: Entity, schema: str) -> sql.Composed:
+def first_load_sql(entity: Entity, schema: str, *, by_range: bool) -> sql.Composed:
     """The first versions of a first load's rows, just written (`first_load.insert_encoded`):
     copied within Postgres, values as stored, from their `_synced_at`; `_valid_to` null.
-    Parameters: `site_id`, `ids` (the rows')."""
+    The rows are found by their ids (parameter `ids`), or `by_range`: those of the id range
+    `lo`..`hi` written at `now`. Parameters: `site_id` and those."""
     cols = sql.SQL(", ").join(sql.Identifier(n) for n in ("id", *entity.field_names, "_raw"))
+    rows = sql.SQL(
+        "id BETWEEN %(lo)s AND %(hi)s AND _synced_at = %(now)s"
+        if by_range
+        else "id = ANY(%(ids)s::bigint[])"
+    )
     return sql.SQL(
         "INSERT INTO {hist} (site_id, _valid_from, {cols}) SELECT site_id, _synced_at, {cols}"
-        " FROM {table} WHERE site_id = %(site_id)s AND id = ANY(%(ids)s::bigint[])"
-    ).format(hist=_hist(entity, schema), table=sql.Identifier(schema, entity.name), cols=cols)
+        " FROM {table} WHERE site_id = %(site_id)s AND {rows}"
+    ).format(
+        hist=_hist(entity, schema), table=sql.Identifier(schema, entity.name), cols=cols, rows=rows
+    )
 
 
 def close(
