@@ -2,7 +2,9 @@
 
 Each batch (`pelcro_sync.pipeline.batching`) commits in one transaction with the scan's checkpoint
 and the ids it saw (`pelcro_sync.pipeline.reconcile`), so a run killed at any point leaves the
-warehouse consistent and the next run resumes after the last committed page.
+warehouse consistent and the next run resumes after the last committed page. A re-scan
+types and merges only the records whose hash differs from the stored one
+(`pelcro_sync.pipeline.unchanged`); the others are only noted as seen.
 """
 
 import threading
