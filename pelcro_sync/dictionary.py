@@ -15,6 +15,8 @@ SYSTEM: dict[str, str] = {
     "_synced_at": "When the warehouse last changed this row",
     "_deleted_at": "When the record was found deleted in Pelcro (the row is kept); null while "
     "it exists",
+    "_raw_hash": "pelcro-sync bookkeeping: a 64-bit hash of _raw, so that a scan can tell an "
+    "unchanged record without rewriting it; null until the next scan reads the record",
 }
 
 # In `<entity>_history` these mean one version, not the record.

@@ -18,7 +18,7 @@ Kind = Literal["bigint", "numeric", "text", "boolean", "timestamp", "json"]
 KINDS: tuple[Kind, ...] = ("bigint", "numeric", "text", "boolean", "timestamp", "json")
 
 # Columns every entity table has besides its declared fields; a field may not reuse them.
-SYSTEM_COLUMNS = ("site_id", "id", "_raw", "_synced_at", "_deleted_at")
+SYSTEM_COLUMNS = ("site_id", "id", "_raw", "_synced_at", "_deleted_at", "_raw_hash")
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ def column_schema(entity: Entity) -> dg.TableSchema:
         dg.TableColumn("_raw", "jsonb", description=about["_raw"]),
         dg.TableColumn("_synced_at", "timestamptz", description=about["_synced_at"]),
         dg.TableColumn("_deleted_at", "timestamptz", description=about["_deleted_at"]),
+        dg.TableColumn("_raw_hash", "bigint", description=about["_raw_hash"]),
     ]
     return dg.TableSchema(columns=columns)
 

@@ -2,7 +2,9 @@
 
 Each batch (`pelcro_sync.pipeline.batching`) commits in one transaction with the scan's checkpoint
 and the ids it saw (`pelcro_sync.pipeline.reconcile`), so a run killed at any point leaves the
-warehouse consistent and the next run resumes after the last committed page.
+warehouse consistent and the next run resumes after the last committed page. A re-scan
+types and merges only the records whose hash differs from the stored one
+(`pelcro_sync.pipeline.unchanged`); the others are only noted as seen.
 """
 
 import threading
@@ -11,17 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+import pandas as pd
 from sqlalchemy import Connection
 
 from pelcro_sync.api.client import PelcroClient
 from pelcro_sync.api.pagination import Page
 from pelcro_sync.entities import Entity
 from pelcro_sync.errors import TimeLimitReached
-from pelcro_sync.pipeline import batching
+from pelcro_sync.pipeline import batching, unchanged
 from pelcro_sync.pipeline.result import EntityResult, ProgressCallback
 from pelcro_sync.transform.normalize import NormalizedBatch, normalize
 from pelcro_sync.warehouse import encode, first_load, state, tombstones
-from pelcro_sync.warehouse.upsert import merge_encoded
+from pelcro_sync.warehouse.upsert import UpsertCounts, merge_encoded
 from pelcro_sync.warehouse.warehouse import Warehouse
 
 # Transactions a scan keeps in flight (`pelcro_sync.pipeline.batching`), each on its own connection.
@@ -48,12 +51,12 @@ def full_scan(
     # there after all: from then on the scan merges.
     merge_only = threading.Event()
     clock = _Clock(started_at)
-    with warehouse.connect() as conn:
-        if not first_load.site_is_empty(conn, warehouse=warehouse, entity=entity, site_id=site_id):
-            merge_only.set()
-    # Each writer thread has a connection of its own for the whole scan: a checkout per
-    # batch would add the pool's ping and reset, two round trips, to every transaction.
     with ExitStack() as stack:
+        checker = _checker(stack, warehouse=warehouse, entity=entity, site_id=site_id)
+        if checker is not None:
+            merge_only.set()
+        # Each writer thread has a connection of its own for the whole scan: a checkout per
+        # batch would add the pool's ping and reset, two round trips, to every transaction.
         connections = [stack.enter_context(warehouse.connect()) for _ in range(SCAN_WRITERS)]
         writes = [
             _scan_writer(
@@ -69,7 +72,7 @@ def full_scan(
         writer = stack.enter_context(
             batching.PageWriter(
                 writes,
-                prepare=partial(_prepare, entity, site_id, merge_only),
+                prepare=partial(_prepare, entity, site_id, merge_only, checker),
                 conflicts=_conflicts,
             )
         )
@@ -97,6 +100,21 @@ def full_scan(
     return clock.started_at
 
 
+def _checker(
+    stack: ExitStack, *, warehouse: Warehouse, entity: Entity, site_id: int
+) -> unchanged.Checker | None:
+    """None for a first load (the site has no row yet), else what tells the records a
+    re-scan need not type nor merge (`pelcro_sync.pipeline.unchanged`), on a connection
+    of its own for the scan."""
+    conn = stack.enter_context(warehouse.connect())
+    with conn.begin():
+        empty = first_load.site_is_empty(conn, warehouse=warehouse, entity=entity, site_id=site_id)
+    if empty:
+        conn.close()
+        return None
+    return unchanged.Checker(conn, warehouse, entity, site_id)
+
+
 @dataclass
 class _Clock:
     """When the scan started, as the last checkpoint returned it (all of a scan's agree)."""
@@ -107,27 +125,42 @@ class _Clock:
 @dataclass(frozen=True)
 class _Batch:
     """Pages typed and encoded for their COPY (`warehouse.encode`): for the entity's table
-    while this is a first load, else for the merge's staging table."""
+    while this is a first load, else for the merge's staging table; `unchanged`, the ids
+    of the records left out, already stored as they are."""
 
     pages: list[Page]
     normalized: NormalizedBatch
     encoded: encode.Encoded
     ids: frozenset[int]
+    unchanged: list[int]
 
 
 def _prepare(
-    entity: Entity, site_id: int, merge_only: threading.Event, pages: list[Page]
+    entity: Entity,
+    site_id: int,
+    merge_only: threading.Event,
+    checker: unchanged.Checker | None,
+    pages: list[Page],
 ) -> _Batch:
     # One frame for the batch: far cheaper per record than a frame per page. Encoded here,
     # on the prepare thread, so that a transaction only sends bytes: it holds its locks
     # (and the next batch's turn) for less time.
-    batch = normalize(entity, [r for page in pages for r in page.records])
+    records = [r for page in pages for r in page.records]
+    split = checker.split(records) if checker else unchanged.Split(records, [])
+    if not split.changed:  # nothing to type: an unchanged re-scan's usual batch
+        return _Batch(pages, _NOTHING, encode.Encoded(b"", 0), frozenset(split.unchanged),
+                      split.unchanged)  # fmt: skip
+    batch = normalize(entity, split.changed)
     encoded = (
         encode.for_stage(entity, batch.frame)
         if merge_only.is_set()
         else encode.for_table(entity, site_id, batch.frame)
     )
-    return _Batch(pages, batch, encoded, frozenset(batch.frame["id"].tolist()))
+    ids = frozenset(batch.frame["id"].tolist()).union(split.unchanged)
+    return _Batch(pages, batch, encoded, ids, split.unchanged)
+
+
+_NOTHING = NormalizedBatch(frame=pd.DataFrame())  # read-only: `add_written` reads its counts
 
 
 def _conflicts(earlier: _Batch, later: _Batch) -> bool:
@@ -158,6 +191,9 @@ def _scan_writer(
         with conn.begin():
             if pages[0].number == 1:
                 tombstones.clear_seen(conn, warehouse=warehouse, site_id=site_id, entity=entity)
+            if prepared.unchanged:
+                tombstones.add_seen(conn, warehouse=warehouse, site_id=site_id, entity=entity,
+                                    ids=prepared.unchanged)  # fmt: skip
             counts = None
             if encoded.into_table and not merge_only.is_set():
                 counts = first_load.insert_encoded(
@@ -176,6 +212,9 @@ def _scan_writer(
                     encoded=encoded,
                     track_seen=True,
                 )
+            if prepared.unchanged:
+                counts = UpsertCounts(counts.inserted, counts.updated,
+                                      counts.unchanged + len(prepared.unchanged))  # fmt: skip
             turn.wait()  # the checkpoint moves past committed pages only
             clock.started_at = state.save_progress(
                 conn,

@@ -27,6 +27,7 @@ from psycopg.adapt import Transformer
 
 from pelcro_sync import collector
 from pelcro_sync.entities import Entity, Kind
+from pelcro_sync.transform import raw_hash
 
 # Staging column type and the binary COPY wire type for each kind. Timestamps travel as
 # int8 microseconds since 2000-01-01, which is exactly timestamptz's binary form, so no
@@ -53,11 +54,14 @@ _STAMP_BYTES = 8  # a timestamptz value: the last 8 bytes of each `for_table` ro
 @dataclass(frozen=True)
 class Encoded:
     """One batch's COPY stream; `stamp_ends` (for the table) where each row's
-    `_synced_at` value ends, to be filled in by `stamped`."""
+    `_synced_at` value ends, to be filled in by `stamped`; `site_id` and `ids` (for the
+    table) the rows' keys."""
 
     payload: bytes
     rows: int
     stamp_ends: np.ndarray | None = None
+    site_id: int | None = None
+    ids: list[int] | None = None
 
     @property
     def into_table(self) -> bool:
@@ -68,7 +72,8 @@ class Encoded:
 def for_stage(entity: Entity, frame: pd.DataFrame) -> Encoded:
     """`frame` is a `normalize()` frame (`NormalizedBatch.frame`), as for `for_table`.
 
-    Rows for the staging table (`id`, the fields, `_raw`) in their staging types; a key
+    Rows for the staging table (`id`, the fields, `_raw`, `_raw_hash`) in their staging
+    types; a key
     repeated in the frame keeps its last occurrence, as with every encoding here."""
     frame = _last_per_id(frame)
     return _encode(_wire_types(entity, False), _columns(entity, frame, False), len(frame))
@@ -76,12 +81,13 @@ def for_stage(entity: Entity, frame: pd.DataFrame) -> Encoded:
 
 def for_table(entity: Entity, site_id: int, frame: pd.DataFrame) -> Encoded:
     """Rows for the entity's own table: `site_id`, `id`, the fields, `_raw` (numeric as
-    numeric, JSON as jsonb) and `_synced_at`, left as zeros until `stamped`."""
+    numeric, JSON as jsonb), `_raw_hash` and `_synced_at`, left as zeros until `stamped`."""
     frame = _last_per_id(frame)
     n = len(frame)
     wire = ["int8", *_wire_types(entity, True), "int8"]
     columns = [[site_id] * n, *_columns(entity, frame, True), [0] * n]
-    return _encode(wire, columns, n, stamp=True)
+    encoded = _encode(wire, columns, n, stamp=True)
+    return Encoded(encoded.payload, n, encoded.stamp_ends, site_id=site_id, ids=columns[1])
 
 
 def stamped(encoded: Encoded, synced_at: datetime) -> bytearray:
@@ -126,11 +132,12 @@ def _columns(entity: Entity, frame: pd.DataFrame, into_table: bool) -> list[list
     columns = [frame["id"].tolist()]
     columns += [_wire_values(frame[f.name], f.kind, into_table) for f in entity.fields]
     columns.append(_wire_values(frame["_raw"], "json", into_table))
+    columns.append(raw_hash.of_texts(frame["_raw"].tolist()))
     return columns
 
 
 def _wire_types(entity: Entity, into_table: bool) -> list[str]:
-    """id, the fields and _raw: binary COPY types, cached per entity."""
+    """id, the fields, _raw and _raw_hash: binary COPY types, cached per entity."""
     key = (entity.name, into_table)
     wire = _WIRE_TYPES.get(key)
     if wire is None:
@@ -139,7 +146,7 @@ def _wire_types(entity: Entity, into_table: bool) -> list[str]:
         # dumper: the bytea oid would pick dbapi20's Python dumper, one call per value.
         table_types = {"numeric": "numeric", "json": "text"} if into_table else {}
         kinds = [table_types.get(f.kind, STAGE_TYPES[f.kind][1]) for f in entity.fields]
-        wire = _WIRE_TYPES[key] = ["int8", *kinds, table_types.get("json", "text")]
+        wire = _WIRE_TYPES[key] = ["int8", *kinds, table_types.get("json", "text"), "int8"]
     return wire
 
 

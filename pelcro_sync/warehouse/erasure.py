@@ -172,7 +172,11 @@ def _rewrite(
                 expr = _nulled(sql.Identifier(column), inside, params)
                 sets.append(sql.SQL("{} = {}").format(sql.Identifier(column), expr))
         where: sql.Composable = sql.SQL("site_id = %(site_id)s AND id = %(id)s")
-        if key is not None:
+        if key is None:
+            # A current row: forget its hash, so the next scan writes what Pelcro still
+            # holds back (as a new version) instead of skipping the record as unchanged.
+            sets.append(sql.SQL("_raw_hash = NULL"))
+        else:
             params["key"] = values[key]
             where = sql.SQL("{} AND {} = %(key)s").format(where, sql.Identifier(key))
         query = sql.SQL("UPDATE {} SET {} WHERE {}").format(table, sql.SQL(", ").join(sets), where)

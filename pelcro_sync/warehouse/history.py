@@ -5,8 +5,8 @@ most in the same statement, so history and the current table cannot drift apart:
 
 - the merge (`upsert._build_merge_sql`) appends `merge_ctes`: its `w` (the rows it wrote,
   with their new values) closes their open versions and opens new ones;
-- a first load's COPY (`first_load.insert_encoded`) sends the same stream to the history
-  table too (`copy_first_load`): every row is new, so each gets its first version;
+- a first load's COPY (`first_load.insert_encoded`) is followed by an INSERT … SELECT of
+  the rows it wrote (`first_load_sql`): every row is new, so each gets its first version;
 - a tombstone (`upsert.mark_deleted`, reconcile's second-miss mark) closes the open
   version and opens none (`close`);
 - a webhook older than the record's newest version is superseded, never applied
@@ -58,12 +58,22 @@ def merge_ctes(entity: Entity, schema: str) -> sql.Composed:
     ).format(hist=_hist(entity, schema), at=at, step=sql.SQL(_STEP), cols=cols, picks=picks)
 
 
-def copy_first_load_sql(entity: Entity, schema: str) -> sql.Composed:
-    """COPY of a first load's stream (`encode.for_table`, stamped) into the history table:
-    its last column, `_synced_at`, is the version's `_valid_from`; `_valid_to` stays null."""
-    names = ["site_id", "id", *entity.field_names, "_raw", "_valid_from"]
-    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        _hist(entity, schema), sql.SQL(", ").join(map(sql.Identifier, names))
+def first_load_sql(entity: Entity, schema: str, *, by_range: bool) -> sql.Composed:
+    """The first versions of a first load's rows, just written (`first_load.insert_encoded`):
+    copied within Postgres, values as stored, from their `_synced_at`; `_valid_to` null.
+    The rows are found by their ids (parameter `ids`), or `by_range`: those of the id range
+    `lo`..`hi` written at `now`. Parameters: `site_id` and those."""
+    cols = sql.SQL(", ").join(sql.Identifier(n) for n in ("id", *entity.field_names, "_raw"))
+    rows = sql.SQL(
+        "id BETWEEN %(lo)s AND %(hi)s AND _synced_at = %(now)s"
+        if by_range
+        else "id = ANY(%(ids)s::bigint[])"
+    )
+    return sql.SQL(
+        "INSERT INTO {hist} (site_id, _valid_from, {cols}) SELECT site_id, _synced_at, {cols}"
+        " FROM {table} WHERE site_id = %(site_id)s AND {rows}"
+    ).format(
+        hist=_hist(entity, schema), table=sql.Identifier(schema, entity.name), cols=cols, rows=rows
     )
 
 

@@ -66,6 +66,7 @@ def entity_table(metadata: MetaData, entity: Entity) -> Table:
         Column("_raw", JSONB, nullable=False, comment="the record exactly as the API sent it"),
         Column("_synced_at", TIMESTAMPTZ, nullable=False),
         Column("_deleted_at", TIMESTAMPTZ, nullable=True),
+        Column("_raw_hash", BigInteger, nullable=True, comment="hash of _raw (transform.raw_hash)"),
         PrimaryKeyConstraint("site_id", "id", name=f"{name}_pkey"),
         *(Index(f"ix_{name}_{col}", col) for col in entity.indexes),
     )

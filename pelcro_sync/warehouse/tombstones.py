@@ -55,9 +55,12 @@ def register_candidates(
         drop = sql.SQL("DELETE FROM {} WHERE site_id = %(s)s AND entity = %(e)s").format(cand)
         q.run(conn, drop, params)
         return False
-    # Both tables were just filled: without fresh statistics the planner picks a nested
-    # loop for the anti-joins below, quadratic in the rows (12 s against 8 ms at 12k rows).
-    q.run(conn, sql.SQL("ANALYZE {}, {}").format(seen, table))
+    # Both tables were just filled: with stale statistics the planner picks a nested loop
+    # for the anti-joins below, quadratic in the rows (12 s against 8 ms at 12k rows). Ruled
+    # out rather than fixed by ANALYZE, which cost an unchanged reconcile most of its time:
+    # ANALYZE of the shared `_scan_seen` locks it until commit, so entities synced at once
+    # queued for each other (30 s of 41 over 36 entities and sites).
+    q.run(conn, sql.SQL("SET LOCAL enable_nestloop = off"))
     stale = sql.SQL(
         "DELETE FROM {cand} c WHERE c.site_id = %(s)s AND c.entity = %(e)s AND NOT EXISTS ("
         " SELECT 1 FROM {table} t WHERE t.id = c.id AND {unseen})"
@@ -168,3 +171,15 @@ def live_ids_between(
     ).format(warehouse.table(entity.name))
     params = {**_key(site_id, entity), "lo": low, "hi": high, "listed": listed}
     return [int(r[0]) for r in q.rows(conn, query, params)]
+
+
+def add_seen(
+    conn: Connection, *, warehouse: Warehouse, site_id: int, entity: Entity, ids: list[int]
+) -> None:
+    """Note ids the scan saw unchanged without merging them (`pelcro_sync.pipeline.unchanged`),
+    as the merge's `track_seen` does for the rows it leaves unchanged."""
+    query = sql.SQL(
+        "INSERT INTO {} (site_id, entity, id) SELECT %(s)s, %(e)s, unnest(%(ids)s::bigint[])"
+        " ON CONFLICT DO NOTHING"
+    ).format(warehouse.table(SCAN_SEEN))
+    q.run(conn, query, {**_key(site_id, entity), "ids": ids})

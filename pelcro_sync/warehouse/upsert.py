@@ -158,7 +158,7 @@ def _build_stage_ddl(entity: Entity, stage: sql.Identifier) -> sql.Composed:
         sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(encode.STAGE_TYPES[f.kind][0]))
         for f in entity.fields
     ]
-    columns.append(sql.SQL("_raw text"))
+    columns += [sql.SQL("_raw text"), sql.SQL("_raw_hash bigint")]
     return sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
         stage, sql.SQL(", ").join(columns)
     )
@@ -190,15 +190,16 @@ def _build_merge_sql(
     comma = sql.SQL(", ")
     return sql.SQL(
         "WITH s AS (DELETE FROM pg_temp.{stage} RETURNING *),"
-        " w AS (INSERT INTO {target} AS t (site_id, id, {cols}, _synced_at, _deleted_at)"
-        " SELECT %(site_id)s::bigint, s.id, {picks},"
+        " w AS (INSERT INTO {target} AS t (site_id, id, {cols}, _raw_hash, _synced_at,"
+        " _deleted_at) SELECT %(site_id)s::bigint, s.id, {picks}, s._raw_hash,"
         " coalesce(%(synced_at)s::timestamptz, now()), NULL FROM s"
-        " ON CONFLICT (site_id, id) DO UPDATE SET {sets},"
+        " ON CONFLICT (site_id, id) DO UPDATE SET {sets}, _raw_hash = excluded._raw_hash,"
         " _synced_at = excluded._synced_at, _deleted_at = NULL"
         " WHERE ({old}) IS DISTINCT FROM ({new}) OR t._deleted_at IS NOT NULL"
-        " RETURNING t.*, xmax = 0 AS inserted){seen}{history}"
+        " RETURNING t.*, xmax = 0 AS inserted){rehash}{seen}{history}"
         " SELECT count(*) FILTER (WHERE inserted), count(*) FROM w"
     ).format(
+        rehash=_rehash_cte(entity, schema),
         seen=_seen_cte(schema) if track_seen else sql.SQL(""),
         history=history.merge_ctes(entity, schema),
         target=sql.Identifier(schema, entity.name),
@@ -209,6 +210,19 @@ def _build_merge_sql(
         old=comma.join(sql.SQL("t.{}").format(c) for c in cols),
         new=comma.join(sql.SQL("excluded.{}").format(c) for c in cols),
     )
+
+
+def _rehash_cte(entity: Entity, schema: str) -> sql.Composed:
+    """The new hash on rows left unchanged whose stored one differs (null after migration
+    0007, or `_raw` spelled otherwise): no data column, `_synced_at` or history moves, so
+    the next scan skips them (`pelcro_sync.pipeline.unchanged`). The rows `w` wrote already
+    carry it; the others `w` only locked, which this statement may then update."""
+    return sql.SQL(
+        ", rehash AS (UPDATE {} t SET _raw_hash = s._raw_hash FROM s"
+        " WHERE t.site_id = %(site_id)s AND t.id = s.id"
+        " AND t._raw_hash IS DISTINCT FROM s._raw_hash"
+        " AND NOT EXISTS (SELECT 1 FROM w WHERE w.id = s.id))"
+    ).format(sql.Identifier(schema, entity.name))
 
 
 def _seen_cte(schema: str) -> sql.Composed:

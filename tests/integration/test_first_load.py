@@ -73,6 +73,36 @@ def test_direct_copy_lands_exactly_what_the_merge_would(
         {"s": DIRECT},
     ).scalars()
     assert list(synced) == [written_at]  # stamped into every row (`encode.stamped`)
+    history = _history(conn, schema, name, DIRECT)
+    assert history == _history(conn, schema, name, MERGED) and len(history) == 40
+    assert {(v["_valid_from"], v["_valid_to"]) for v in history.values()} == {(written_at, None)}
+
+
+def _history(conn: Connection, schema: str, name: str, site: int) -> dict[int, dict[str, Any]]:
+    """Every version of a site's records by id, `_valid_from` included only if the sites'
+    clocks agree (they do in one transaction)."""
+    found = conn.execute(
+        text(f'SELECT * FROM "{schema}"."{name}_history" WHERE site_id = :s'), {"s": site}
+    )
+    return {
+        r["id"]: {k: v for k, v in r.items() if k != "site_id"}
+        for r in (row._mapping for row in found)
+    }
+
+
+def test_a_batch_out_of_id_order_gets_its_first_versions_too(conn: Connection, schema: str) -> None:
+    """Its rows are found by their ids rather than by their id range."""
+    entity = get_entity("customers")
+    records, _ = _records(entity, 30)
+    records.reverse()
+    counts = insert_new(conn, entity=entity, site_id=DIRECT, batch=normalize(entity, records),
+                        warehouse=warehouse_of(conn.engine, schema))  # fmt: skip
+    conn.commit()
+    assert counts == UpsertCounts(inserted=30)
+    history = _history(conn, schema, "customers", DIRECT)
+    current = _table(conn, schema, "customers", DIRECT)
+    assert sorted(history) == sorted(current) and len(history) == 30
+    assert all(history[i]["_raw"] == current[i]["_raw"] for i in current)
 
 
 def test_a_key_already_there_writes_nothing_and_the_transaction_goes_on(
