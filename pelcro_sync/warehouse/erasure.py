@@ -163,7 +163,9 @@ def _rewrite(
         if not in_raw and not in_columns:
             continue  # nothing of theirs left here: an erasure run twice changes nothing
         params: dict[str, Any] = {"site_id": row.site_id, "id": row.id}
-        sets = [sql.SQL("_raw = {}").format(_nulled(sql.Identifier("_raw"), in_raw, params))]
+        sets: list[sql.Composable] = [
+            sql.SQL("_raw = {}").format(_nulled(sql.Identifier("_raw"), in_raw, params))
+        ]
         for column in columns:
             inside = [p[1:] for p in in_columns if p[0] == column]
             if () in inside:
