@@ -9,42 +9,19 @@
 {%- set dunning = var('dunning_statuses') %}
 
 with runs as (
-    select site_id, subscription_id, customer_id, first_month, last_month, mrr
-    from {{ ref('int_pelcro__mrr_periods') }}
-),
-
-deltas as (
-    -- a customer's MRR in all currencies changes only where one of their runs starts or
-    -- ends (as in mrr_movements): a few rows per customer instead of one per month
-    select site_id, customer_id, first_month as month, mrr as delta from runs
-    union all
-    select site_id, customer_id, (last_month + interval '1 month')::date, -mrr
-    from runs
-    where last_month < {{ current_month() }}
+    select * from {{ ref('int_pelcro__mrr_periods') }}
 ),
 
 levels as (
-    select
-        site_id, customer_id, month,
-        sum(sum(delta)) over w > 0 as has_mrr,
-        lead(month) over w as next_change
-    from deltas
-    group by 1, 2, 3
-    window w as (partition by site_id, customer_id order by month)
-),
-
-steps as (
-    select
-        *,
-        coalesce(lag(has_mrr) over (partition by site_id, customer_id order by month), false)
-            as had_mrr
-    from levels
+    -- a customer's MRR in all currencies, on the months in which it changes
+    select *
+    from {{ mrr_levels(ref('int_pelcro__mrr_periods'), ['site_id', 'customer_id']) }} as levels
 ),
 
 churned_customers as (
     select site_id, customer_id, month
-    from steps
-    where had_mrr and not has_mrr
+    from levels
+    where previous_mrr > 0 and mrr = 0
 ),
 
 stopped as (
@@ -108,7 +85,7 @@ churn_reasons as (
 
 site_months as (
     select s.site_id, m.month::date as month
-    from (select site_id, min(month) as first_month from steps where has_mrr group by 1) as s
+    from (select site_id, min(month) as first_month from levels where mrr > 0 group by 1) as s
     cross join lateral generate_series(
         s.first_month::timestamp, {{ current_month() }}::timestamp, interval '1 month'
     ) as m (month)
@@ -120,10 +97,10 @@ start_steps as (
     select site_id, month, sum(step) as step
     from (
         select site_id, (month + interval '1 month')::date as month, 1 as step
-        from steps where has_mrr
+        from levels where mrr > 0
         union all
         select site_id, (next_change + interval '1 month')::date, -1
-        from steps where has_mrr and next_change is not null
+        from levels where mrr > 0 and next_change is not null
     ) as counted
     group by 1, 2
 ),
