@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- Customer churn per site and month. A customer is counted at the month's start when their
 -- MRR (any currency) was above 0 at the end of the month before, and churned when it is 0 at
 -- the end of this one. Why, from the subscriptions that stopped contributing:

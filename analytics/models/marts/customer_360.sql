@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- One row per customer and site. Money is shown in the customer's main currency (the one
 -- with the most current MRR, else the most charged); `by_currency` holds every currency.
 {%- set statuses = var('mrr_statuses') %}

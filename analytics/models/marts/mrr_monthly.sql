@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- One row per subscription and month in which it contributes MRR: the state valid at the
 -- month's last instant (for the current month, the current state), priced at the plan
 -- version valid at that same instant. int_pelcro__mrr_periods holds these as runs of months

@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- Per customer, currency and month: MRR, the month before, and how it moved. A customer's
 -- rows are their months with MRR and the month after each run of them (churned, at 0); a
 -- month at 0 after a month at 0 has no row.

@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- The MRR waterfall per site, month and currency: starting + new + expansion + contraction
 -- + churned + reactivation = ending. Contraction and churned are negative.
 -- It is mrr_movements summed by month, computed without reading its row per customer and
