@@ -1,10 +1,18 @@
 {#- Generic tests written here because dbt hub packages (dbt_utils) are not installed. -#}
 
-{#- No two rows share the combination of `columns`. -#}
+{#- No two rows share the combination of `columns`: the keys that repeat. Grouping millions of
+    keys (mrr_monthly) is slow; counting the distinct 64-bit hashes of the keys is a sort of
+    single numbers, several times faster. Only when two hashes are equal (a repeated key, or
+    a collision: about one chance in 10^13 for mrr_monthly at 100k customers) are the keys
+    themselves grouped, to name the repeats. hash_record_extended: PostgreSQL 14 or later. -#}
 {% test unique_combination(model, columns) %}
-select {{ columns | join(', ') }}, count(*) as rows_with_key
+{%- set key = columns | join(', ') %}
+select {{ key }}, count(*) as rows_with_key
 from {{ model }}
-group by {{ columns | join(', ') }}
+where (
+    select count(*) > count(distinct hash_record_extended(row({{ key }}), 0)) from {{ model }}
+)
+group by {{ key }}
 having count(*) > 1
 {% endtest %}
 

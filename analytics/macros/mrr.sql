@@ -34,6 +34,16 @@
     (date_trunc('month', {{ ts }} at time zone 'UTC')::date)
 {%- endmacro %}
 
+{#- The last month whose value an interval ending at `valid_to` holds (its last instant is
+    before valid_to): the month before valid_to's; the current month while it is open (null)
+    or when it ends later. -#}
+{% macro last_month_of(valid_to) -%}
+    (least(
+        coalesce(({{ month_of(valid_to) }} - interval '1 month')::date, {{ current_month() }}),
+        {{ current_month() }}
+    ))
+{%- endmacro %}
+
 {% macro sql_list(values) -%}
     ({% for v in values %}'{{ v }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}

@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- Customer churn per site and month. A customer is counted at the month's start when their
 -- MRR (any currency) was above 0 at the end of the month before, and churned when it is 0 at
 -- the end of this one. Why, from the subscriptions that stopped contributing:
@@ -8,28 +9,32 @@
 --   other:       neither (e.g. a fixed term that ran out, a deleted subscription).
 {%- set dunning = var('dunning_statuses') %}
 
-with customer_months as (
-    select site_id, customer_id, month, sum(mrr) as mrr, sum(previous_mrr) as previous_mrr
-    from {{ ref('mrr_movements') }}
-    group by 1, 2, 3
+with runs as (
+    select * from {{ ref('int_pelcro__mrr_periods') }}
+),
+
+levels as (
+    -- a customer's MRR in all currencies, on the months in which it changes
+    select *
+    from {{ mrr_levels(ref('int_pelcro__mrr_periods'), ['site_id', 'customer_id']) }} as levels
 ),
 
 churned_customers as (
     select site_id, customer_id, month
-    from customer_months
+    from levels
     where previous_mrr > 0 and mrr = 0
 ),
 
 stopped as (
     -- subscriptions contributing at the end of a month and not at the end of the next one
-    select site_id, customer_id, subscription_id, (month + interval '1 month')::date as month
+    select site_id, customer_id, subscription_id, (last_month + interval '1 month')::date as month
     from (
-        select *, lead(month) over (partition by site_id, subscription_id order by month)
-            as next_month
-        from {{ ref('mrr_monthly') }}
-    ) as months
-    where next_month is distinct from (month + interval '1 month')::date
-        and month < {{ current_month() }}
+        select *, lead(first_month) over (partition by site_id, subscription_id
+                                          order by first_month) as next_first_month
+        from runs
+    ) as r
+    where next_first_month is distinct from (last_month + interval '1 month')::date
+        and last_month < {{ current_month() }}
 ),
 
 versions as (
@@ -81,17 +86,33 @@ churn_reasons as (
 
 site_months as (
     select s.site_id, m.month::date as month
-    from (select site_id, min(month) as first_month from customer_months group by 1) as s
+    from (select site_id, min(month) as first_month from levels where mrr > 0 group by 1) as s
     cross join lateral generate_series(
         s.first_month::timestamp, {{ current_month() }}::timestamp, interval '1 month'
     ) as m (month)
 ),
 
-starts as (
-    select site_id, month, count(*) as customers_start
-    from customer_months
-    where previous_mrr > 0
+start_steps as (
+    -- customers_start counts the customers with MRR at the end of the month before: a level
+    -- above 0 counts from the month after its change to the month after the next change
+    select site_id, month, sum(step) as step
+    from (
+        select site_id, (month + interval '1 month')::date as month, 1 as step
+        from levels where mrr > 0
+        union all
+        select site_id, (next_change + interval '1 month')::date, -1
+        from levels where mrr > 0 and next_change is not null
+    ) as counted
     group by 1, 2
+),
+
+starts as (
+    select
+        sm.site_id, sm.month,
+        (sum(coalesce(st.step, 0)) over (partition by sm.site_id order by sm.month))::bigint
+            as customers_start
+    from site_months as sm
+    left join start_steps as st using (site_id, month)
 ),
 
 churn as (

@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- One row per customer and site. Money is shown in the customer's main currency (the one
 -- with the most current MRR, else the most charged); `by_currency` holds every currency.
 {%- set statuses = var('mrr_statuses') %}
@@ -18,9 +19,10 @@ subscriptions as (
 ),
 
 current_mrr as (
+    -- the runs that reach the current month: mrr_monthly's current month, without its scan
     select site_id, customer_id, currency, sum(mrr) as mrr
-    from {{ ref('mrr_monthly') }}
-    where month = {{ current_month() }}
+    from {{ ref('int_pelcro__mrr_periods') }}
+    where last_month = {{ current_month() }}
     group by 1, 2, 3
 ),
 

@@ -1,3 +1,4 @@
+{{ config(unlogged=var('marts_unlogged')) }}
 -- Money in and out per site, UTC day and currency, in minor units: successful charges by the
 -- day they were created, successful refunds by theirs. Deleted charges and refunds are out.
 with charged as (
