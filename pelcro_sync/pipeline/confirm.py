@@ -80,11 +80,16 @@ class _Reader:
             page: Page = next(iter(pages))
         finally:
             getattr(pages, "close", lambda: None)()
-        ids = [int(r["id"]) for r in page.records]
+        raw: list[Any] = [r.get("id") for r in page.records]
+        if not all(type(i) is int for i in raw):
+            # A record without a usable id has no place in id order: this page cannot tell
+            # where a candidate would sit, so the candidates fall back to a second scan.
+            raise OutOfOrder(f"page {number} of {self.entity.name} holds an unusable id")
+        ids = [int(i) for i in raw]
         if any(a >= b for a, b in pairwise(ids)):
             raise OutOfOrder(f"page {number} of {self.entity.name} is not in id order")
         last = len(ids) < limit or (page.last_page is not None and number >= page.last_page)
-        seen = _Seen(ids, {int(r["id"]): r for r in page.records}, number == 1, last)
+        seen = _Seen(ids, dict(zip(ids, page.records, strict=True)), number == 1, last)
         self.pages[(limit, number)] = seen
         return seen
 

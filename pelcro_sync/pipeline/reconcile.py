@@ -147,7 +147,9 @@ def _confirm_by_get(
     gone, back = _confirm(client, entity=entity, site_id=site_id, ids=ids)
     outcome.confirm_gets = len(ids)
     if back and entity.scan_sort == "id":
-        came_back = {int(r["id"]) for r in back}
+        # The candidates a GET still answered, by the id asked for: the record's own `id`
+        # may be unusable (not an integer) now, and then it is dropped as untypable.
+        came_back = set(ids) - set(gone)
         try:
             found = confirm.confirm_by_pages(
                 client,
