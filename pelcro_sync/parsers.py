@@ -125,6 +125,15 @@ def parse_duration(name: str, raw: str) -> timedelta:
     return total
 
 
+def format_duration(value: timedelta) -> str:
+    """The shortest of `6h`, `90m`, `45s` that says `value` (to the second); `parse_duration`
+    reads it back."""
+    seconds = round(value.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+
+
 def parse_positive(name: str, raw: str, *, unit: str) -> float:
     try:
         value = float(raw)

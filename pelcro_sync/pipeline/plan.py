@@ -22,6 +22,7 @@ from pelcro_sync.config import (
     Settings,
 )
 from pelcro_sync.errors import ConfigError
+from pelcro_sync.parsers import format_duration
 from pelcro_sync.pipeline.reconcile import DEFAULT_MAX_CONFIRM_GETS, NO_GET_BY_ID
 
 PACING = 1.0 - DEFAULT_MARGIN  # the client paces at this share of the limit: no 429s
@@ -212,14 +213,6 @@ def propose(full: int, *, capacity: int, spare_per_day: float, window: timedelta
         f"{per_slice:,} requests, each entity completely scanned every {slices} nights"
     )
     return Proposal(slices, per_slice, per_slice * PAGE_SIZE, 24.0, float(slices), text)
-
-
-def format_duration(value: timedelta) -> str:
-    """The shortest of `6h`, `90m`, `45s` that says `value` (to the second)."""
-    seconds = round(value.total_seconds())
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def runs_per_day(cron: str) -> int:

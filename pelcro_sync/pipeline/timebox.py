@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 
 from pelcro_sync.api.pagination import PAGE_SIZE
 from pelcro_sync.entities import ENTITIES, Entity
+from pelcro_sync.parsers import format_duration
 from pelcro_sync.pipeline.result import EntityResult
 from pelcro_sync.warehouse import state
 from pelcro_sync.warehouse.state import SyncState
@@ -124,12 +125,3 @@ def report(results: Sequence[EntityResult], deadline: Deadline | None) -> list[s
         f"pages in flight; {len(left)} of {len(results)} resume next run"
     )
     return [head, *(f"  {line}" for line in left)]
-
-
-def format_duration(span: timedelta) -> str:
-    """`6h`, `90m`, `45s`: the largest whole unit (what `parse_duration` reads back)."""
-    seconds = int(span.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
